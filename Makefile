@@ -1,0 +1,27 @@
+# mmpose_ext — the two quick-start commands are `make demo` and `make test`.
+PY := .venv/bin/python
+DATA := data/synthetic_coco
+DEMO_CONFIG ?= configs/synthetic/td-hm_res18_synthetic-coco-128x96.py
+DEMO_WORK_DIR ?= work_dirs/demo
+
+.PHONY: install data demo lint test clean
+
+install:
+	bash tools/install.sh
+
+$(DATA)/annotations/person_keypoints_val.json:
+	$(PY) tools/make_synthetic_coco.py --out $(DATA)
+
+data: install $(DATA)/annotations/person_keypoints_val.json
+
+demo: data
+	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
+
+lint: install
+	$(PY) -m ruff check mmpose_ext tools tests configs setup.py
+
+test: lint
+	$(PY) -m pytest tests
+
+clean:
+	rm -rf work_dirs .pytest_cache .ruff_cache
