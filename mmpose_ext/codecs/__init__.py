@@ -1,1 +1,3 @@
-__all__ = []
+from .multi_level_heatmap import MultiLevelHeatmap
+
+__all__ = ['MultiLevelHeatmap']

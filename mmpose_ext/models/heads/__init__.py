@@ -1,1 +1,3 @@
-__all__ = []
+from .multi_stage_heatmap_head import MultiStageHeatmapHead
+
+__all__ = ['MultiStageHeatmapHead']

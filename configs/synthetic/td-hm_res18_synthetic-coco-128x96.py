@@ -1,0 +1,63 @@
+# Quick-start model for `make demo`: MMPose's stock SimpleBaseline top-down
+# heatmap model (ResNet + deconv head) shrunk to a half-width ResNet-18 at
+# 128x96, trained from scratch on the synthetic COCO set
+# (tools/make_synthetic_coco.py).
+_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+          'td-hm_res50_8xb64-210e_coco-256x192.py')
+custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+
+# runtime: a few minutes on 2 CPU cores
+train_cfg = dict(max_epochs=12, val_interval=2)
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=50, start_factor=0.01,
+         by_epoch=False),
+    dict(type='CosineAnnealingLR', begin=0, end=12, T_max=12,
+         eta_min=1e-5, by_epoch=True),
+]
+auto_scale_lr = dict(base_batch_size=32)
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=2, max_keep_ckpts=1))
+randomness = dict(seed=0)
+
+codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
+             sigma=1)
+model = dict(
+    backbone=dict(depth=18, base_channels=32, init_cfg=None),
+    head=dict(in_channels=256, deconv_out_channels=(64, 64, 64),
+              decoder=codec))
+
+data_root = 'data/synthetic_coco/'
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(data_root=data_root,
+                 ann_file='annotations/person_keypoints_train.json',
+                 data_prefix=dict(img='images/train/'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    dataset=dict(data_root=data_root,
+                 ann_file='annotations/person_keypoints_val.json',
+                 bbox_file=None,
+                 data_prefix=dict(img='images/val/'),
+                 pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root +
+                     'annotations/person_keypoints_val.json')
+test_evaluator = val_evaluator

@@ -1,0 +1,164 @@
+import numpy as np
+import pytest
+import torch
+from mmpose.models.utils.tta import flip_heatmaps
+from mmpose.registry import MODELS
+
+MSRA = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16),
+            sigma=2)
+MULTI = dict(type='MultiLevelHeatmap', input_size=(48, 64),
+             heatmap_size=(12, 16), kernel_sizes=(15, 11, 9, 7, 5))
+
+
+def build_head(**kwargs):
+    cfg = dict(type='MultiStageHeatmapHead', in_channels=8, out_channels=17,
+               decoder=MSRA)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def stage_feats(num_stages, num_units=1, batch=2, channels=8, size=(16, 12)):
+    if num_units == 1:
+        return [torch.rand(batch, channels, *size) for _ in range(num_stages)]
+    # coarse-to-fine units: 1/8, 1/4, 1/2, 1 of the heatmap size
+    return [[
+        torch.rand(batch, channels, size[0] >> (num_units - 1 - j),
+                   size[1] >> (num_units - 1 - j)) for j in range(num_units)
+    ] for _ in range(num_stages)]
+
+
+@pytest.mark.parametrize('num_stages', [1, 2, 4])
+@pytest.mark.parametrize('num_units', [1, 4])
+def test_forward_shapes(num_stages, num_units):
+    head = build_head(num_stages=num_stages, num_units=num_units)
+    # an extra leading stage output is ignored: the last S are used
+    feats = stage_feats(num_stages + 1, num_units)
+    out = head(feats)
+    assert len(out) == num_stages
+    for s in range(num_stages):
+        assert len(out[s]) == num_units
+        for j in range(num_units):
+            x = feats[s + 1] if num_units == 1 else feats[s + 1][j]
+            assert out[s][j].shape == (2, 17, *x.shape[-2:])
+
+
+@pytest.mark.parametrize('num_stages', [1, 2, 4])
+def test_loss_on_pipeline_packed_batch(num_stages, topdown_batch):
+    batch = topdown_batch(MSRA)
+    head = build_head(num_stages=num_stages)
+    losses = head.loss(stage_feats(num_stages), batch['data_samples'])
+    assert set(losses) == {f'loss_stage{s}' for s in range(num_stages)} | {
+        'acc_pose'}
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total) and total > 0
+    total.backward()
+    for conv in head.final_layers:
+        assert conv.weight.grad is not None
+        assert conv.weight.grad.abs().sum() > 0
+
+    # each stage's loss is the same criterion applied to its own output
+    # against the packed target, recomputed here independently
+    gt = torch.stack([d.gt_fields.heatmaps for d in batch['data_samples']])
+    w = torch.cat([
+        d.gt_instance_labels.keypoint_weights for d in batch['data_samples']
+    ])
+    torch.manual_seed(0)
+    feats = stage_feats(num_stages)
+    losses = head.loss(feats, batch['data_samples'])
+    for s, out in enumerate(head(feats)):
+        # the default single-unit criterion is OHKM: the mean of the 8
+        # largest weighted per-keypoint MSEs among the labelled keypoints
+        err = ((out[0] - gt)**2).mean(dim=(2, 3)) * w
+        per = torch.where(w > 0, err, torch.full_like(err, -1.))
+        top = per.topk(8, dim=1).values
+        top = torch.where(top >= 0, top, torch.zeros_like(top))
+        counts = (per.topk(8, dim=1).values >= 0).sum(1).clamp(min=1)
+        expected = (top.sum(1) / counts).mean()
+        torch.testing.assert_close(losses[f'loss_stage{s}'], expected)
+
+
+def test_multilevel_targets_and_units(topdown_batch):
+    batch = topdown_batch(MULTI, use_dataset_keypoint_weights=True)
+    head = build_head(num_stages=2, num_units=4, decoder=MULTI)
+    losses = head.loss(stage_feats(2, 4), batch['data_samples'])
+    assert {'loss_stage0', 'loss_stage1', 'acc_pose'} <= set(losses)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert all(c.weight.grad is not None for c in head.final_layers)
+
+
+def test_supervision_follows_level_map(topdown_batch):
+    """A unit equal to its mapped target level has zero loss."""
+    batch = topdown_batch(MULTI)
+    head = build_head(num_stages=2, num_units=4, heatmap_inputs=True,
+                      decoder=MULTI)
+    targets, _ = head._targets(batch['data_samples'])
+    level_map = head.loss_module.get_level_map(targets.shape[1])
+    assert level_map == [[0, 1, 2, 3], [1, 2, 3, 4]]  # MSPN's rule
+    feats = [[targets[:, level_map[s][j]] for j in range(4)]
+             for s in range(2)]
+    losses = head.loss(feats, batch['data_samples'])
+    assert losses['loss_stage0'] == 0 and losses['loss_stage1'] == 0
+    feats[1][3] = targets[:, 3]  # the finest unit against a wrong level
+    assert head.loss(feats, batch['data_samples'])['loss_stage1'] > 0
+
+
+def test_predict_flip_test(topdown_batch):
+    batch = topdown_batch(None)
+    head = build_head(num_stages=2)
+    feats, feats_flip = stage_feats(2), stage_feats(2)
+    preds, heatmaps = head.predict([feats, feats_flip],
+                                   batch['data_samples'],
+                                   dict(flip_test=True, shift_heatmap=True,
+                                        output_heatmaps=True))
+    assert len(preds) == 2
+    assert preds[0].keypoints.shape == (1, 17, 2)
+    assert preds[0].keypoint_scores.shape == (1, 17)
+    # independent flip-test average of the last stage
+    flip_indices = batch['data_samples'][0].metainfo['flip_indices']
+    expected = 0.5 * (head(feats)[-1][-1] + flip_heatmaps(
+        head(feats_flip)[-1][-1], flip_indices=flip_indices,
+        shift_heatmap=True))
+    torch.testing.assert_close(
+        torch.stack([h.heatmaps for h in heatmaps]), expected)
+    no_flip = head.predict(feats, batch['data_samples'], {})
+    assert not np.allclose(no_flip[0].keypoints, preds[0].keypoints)
+
+
+@pytest.mark.parametrize('num_stacks', [1, 2])
+def test_in_topdown_pose_estimator(num_stacks, topdown_batch):
+    """Loss and flip-test prediction inside MMPose's TopdownPoseEstimator,
+    on MMPose's own stacked HourglassNet."""
+    codec = dict(type='MSRAHeatmap', input_size=(64, 64),
+                 heatmap_size=(16, 16), sigma=2)
+    model = MODELS.build(dict(
+        type='TopdownPoseEstimator',
+        data_preprocessor=dict(type='PoseDataPreprocessor'),
+        backbone=dict(type='HourglassNet', num_stacks=num_stacks,
+                      stage_channels=(256, 32, 32, 32, 32, 32),
+                      stage_blocks=(1, 1, 1, 1, 1, 1), feat_channel=16,
+                      downsample_times=2),
+        head=dict(type='MultiStageHeatmapHead', in_channels=16,
+                  out_channels=17, num_stages=num_stacks, decoder=codec),
+        test_cfg=dict(flip_test=True, shift_heatmap=True)))
+    batch = topdown_batch(codec, input_size=(64, 64))
+    data = model.data_preprocessor(batch, training=True)
+    losses = model(**data, mode='loss')
+    assert len([k for k in losses if k.startswith('loss')]) == num_stacks
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    model.eval()
+    with torch.no_grad():
+        results = model(**model.data_preprocessor(batch), mode='predict')
+    assert results[0].pred_instances.keypoints.shape == (1, 17, 2)
+
+
+def test_errors_name_the_problem(topdown_batch):
+    batch = topdown_batch(MSRA)
+    head = build_head(num_stages=2, out_channels=16)
+    with pytest.raises(ValueError, match='out_channels=16'):
+        head.loss(stage_feats(2), batch['data_samples'])
+    with pytest.raises(ValueError, match='num_stages=3'):
+        build_head(num_stages=3)(stage_feats(2))
+    with pytest.raises(ValueError, match='num_stages'):
+        build_head(num_stages=0)
+    with pytest.raises(ValueError, match='one value per unit'):
+        build_head(num_units=4, in_channels=[8, 8])
