@@ -449,3 +449,15 @@ def test_single_level_packs_like_mmpose_codecs():
     assert ours['heatmaps'].shape == theirs['heatmaps'].shape
     assert ours['keypoint_weights'].shape == theirs[
         'keypoint_weights'].shape == (1, 17)
+
+
+def smoke():
+    """Registry smoke test (run by tests/test_registry.py)."""
+    codec = KEYPOINT_CODECS.build(
+        dict(type='MultiLevelHeatmap', input_size=(48, 64),
+             heatmap_size=(12, 16), kernel_sizes=(7, 5)))
+    keypoints = np.random.default_rng(0).uniform(4, 40, (1, 17, 2))
+    encoded = codec.encode(keypoints, np.ones((1, 17)))
+    assert encoded['heatmaps'].shape == (2 * 17, 16, 12)
+    decoded, scores = codec.decode(encoded['heatmaps'][17:])
+    assert decoded.shape == (1, 17, 2) and scores.shape == (1, 17)

@@ -162,3 +162,12 @@ def test_errors_name_the_problem(topdown_batch):
         build_head(num_stages=0)
     with pytest.raises(ValueError, match='one value per unit'):
         build_head(num_units=4, in_channels=[8, 8])
+
+
+def smoke():
+    """Registry smoke test (run by tests/test_registry.py)."""
+    head = build_head(num_stages=2)
+    out = head(stage_feats(2))
+    assert [[o.shape for o in s] for s in out] == [[(2, 17, 16, 12)]] * 2
+    sum(o.sum() for s in out for o in s).backward()
+    assert all(p.grad is not None for p in head.parameters())

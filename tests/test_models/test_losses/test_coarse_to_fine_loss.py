@@ -201,3 +201,15 @@ def test_forward_validation():
         loss_fn(preds, targets, weights[:, 0])
     with pytest.raises(ValueError, match='targets'):
         loss_fn(preds, targets[:, 0], weights)
+
+
+def smoke():
+    """Registry smoke test (run by tests/test_registry.py)."""
+    loss = MODELS.build(dict(type='CoarseToFineLoss', num_stages=2,
+                             num_units=2))
+    preds = [[torch.rand(2, 17, 16, 12, requires_grad=True)
+              for _ in range(2)] for _ in range(2)]
+    losses = loss(preds, torch.rand(2, 3, 17, 16, 12), torch.ones(2, 3, 17))
+    assert set(losses) == {'loss_stage0', 'loss_stage1'}
+    sum(losses.values()).backward()
+    assert all(p.grad.abs().sum() > 0 for s in preds for p in s)

@@ -133,3 +133,13 @@ def test_invalid_criterion_and_shapes():
         OHKMLoss()(pred, target, weights[:, :3])
     with pytest.raises(ValueError, match='pred and target'):
         OHKMLoss()(pred, target[..., :2], weights)
+
+
+def smoke():
+    """Registry smoke test (run by tests/test_registry.py)."""
+    loss = MODELS.build(dict(type='OHKMLoss'))
+    pred = torch.rand(2, 17, 16, 12, requires_grad=True)
+    value = loss(pred, torch.rand(2, 17, 16, 12), torch.ones(2, 17))
+    assert value.dim() == 0 and torch.isfinite(value)
+    value.backward()
+    assert pred.grad.abs().sum() > 0

@@ -140,3 +140,13 @@ def test_invalid_arguments():
         loss_fn(pred, target[:, :-1], weights)
     with pytest.raises(ValueError, match='keypoint_weights'):
         loss_fn(pred, target, weights[:, :-1])
+
+
+def smoke():
+    """Registry smoke test (run by tests/test_registry.py)."""
+    loss = MODELS.build(dict(type='WeightedHeatmapMSELoss'))
+    pred = torch.rand(2, 17, 16, 12, requires_grad=True)
+    value = loss(pred, torch.rand(2, 17, 16, 12), torch.ones(2, 17))
+    assert value.dim() == 0 and torch.isfinite(value)
+    value.backward()
+    assert pred.grad.abs().sum() > 0

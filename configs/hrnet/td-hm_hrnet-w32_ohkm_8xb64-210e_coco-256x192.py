@@ -1,0 +1,26 @@
+# MMPose's stock HRNet-W32 (COCO, 256x192) supervised with this package's
+# codec and loss: MultiLevelHeatmap with one sigma-2 level (quarter-pixel
+# shift decoding, COCO's per-keypoint weights applied by GenerateTarget) and
+# OHKM over the 8 hardest labelled keypoints.
+_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+          'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
+custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+
+codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
+             heatmap_size=(48, 64), sigmas=(2., ), refine='shift')
+model = dict(
+    head=dict(loss=dict(type='OHKMLoss', topk=8, _delete_=True),
+              decoder=dict(_delete_=True, **codec)))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec,
+         use_dataset_keypoint_weights=True),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
