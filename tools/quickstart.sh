@@ -15,7 +15,7 @@ if [ -z "$best" ]; then
     exit 1
 fi
 "$PY" tools/test.py "$CONFIG" "$best" --work-dir "$WORK_DIR/test" \
-    --out "$WORK_DIR/test/metrics.json" --show-dir vis --interval 25
+    --out "$WORK_DIR/test/metrics.json" --show-dir vis
 "$PY" tools/analysis/plot_training.py "$WORK_DIR" \
     --out "$WORK_DIR/training_curves.png"
 

@@ -102,10 +102,11 @@ def test_supervision_follows_level_map(topdown_batch):
     assert head.loss(feats, batch['data_samples'])['loss_stage1'] > 0
 
 
-def test_predict_flip_test(topdown_batch):
+@pytest.mark.parametrize('num_stages', [1, 2, 4])
+def test_predict_flip_test(num_stages, topdown_batch):
     batch = topdown_batch(None)
-    head = build_head(num_stages=2)
-    feats, feats_flip = stage_feats(2), stage_feats(2)
+    head = build_head(num_stages=num_stages)
+    feats, feats_flip = stage_feats(num_stages), stage_feats(num_stages)
     preds, heatmaps = head.predict([feats, feats_flip],
                                    batch['data_samples'],
                                    dict(flip_test=True, shift_heatmap=True,
