@@ -4,6 +4,14 @@
 _base_ = './td-hm_hrnet-w32_ohkm_8xb64-210e_coco-256x192.py'
 
 train_cfg = dict(max_epochs=10, val_interval=2)
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+# the base's 500-iteration warm-up would span the whole run
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=50, start_factor=0.01,
+         by_epoch=False),
+    dict(type='CosineAnnealingLR', begin=0, end=10, T_max=10,
+         eta_min=1e-5, by_epoch=True),
+]
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=2, max_keep_ckpts=1))

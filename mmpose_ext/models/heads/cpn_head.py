@@ -1,0 +1,473 @@
+"""Cascaded Pyramid Network head: GlobalNet + RefineNet.
+
+CPN (https://arxiv.org/abs/1711.07319), after the authors' released
+TensorFlow code (https://github.com/chenyilun95/tf-cpn, ``network.py`` and
+``mptest.py``) with MMPose's building blocks and this package's supervision
+toolkit (``MultiLevelHeatmap``, ``WeightedHeatmapMSELoss``, ``OHKMLoss``).
+"""
+import numbers
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.structures import PixelData
+from mmpose.evaluation.functional import pose_pck_accuracy
+from mmpose.models.backbones.resnet import Bottleneck
+from mmpose.models.heads.base_head import BaseHead
+from mmpose.models.utils.tta import flip_heatmaps
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.utils.tensor_utils import to_numpy
+from mmpose.utils.typing import (
+    ConfigType,
+    Features,
+    OptConfigType,
+    OptSampleList,
+    Predictions,
+)
+from torch import Tensor, nn
+
+__all__ = ['CPNHead']
+
+CPNOutputs = Tuple[List[Tensor], Tensor]
+
+
+def _is_int(value) -> bool:
+    """Whether ``value`` is an integer (``bool`` excluded)."""
+    return (isinstance(value, numbers.Integral)
+            and not isinstance(value, bool))
+
+
+def _is_positive_int(value) -> bool:
+    """Whether ``value`` is a positive integer."""
+    return _is_int(value) and value > 0
+
+
+@MODELS.register_module()
+class CPNHead(BaseHead):
+    """GlobalNet and RefineNet of the `Cascaded Pyramid Network`_.
+
+    The head takes ``N`` feature levels (four for CPN: C2..C5 of a ResNet
+    with ``out_indices=(0, 1, 2, 3)``, or the four branches of an HRNet
+    with ``multiscale_output=True``), highest resolution first as MMPose
+    backbones return them, each coarser level about half the size of the
+    previous one.
+
+    - **GlobalNet** (a feature pyramid): every level gets a lateral 1x1
+      conv to ``feat_channels`` (BN, ReLU); from the coarsest level down,
+      the coarser merged map passes a 1x1 conv with BN (no ReLU), is
+      upsampled bilinearly and added to the lateral. Each merged level
+      predicts ``K`` heatmaps with a 1x1 conv (BN, ReLU) and a 3x3 conv
+      (BN), resized to the heatmap size. The 1x1 conv + BN of the
+      top-down path runs before the upsampling (the released code runs it
+      after): both are per-pixel affine maps in inference and commute with
+      bilinear interpolation, whose weights sum to 1, so only the batch
+      statistics seen in training differ, for a quarter of the cost.
+    - **RefineNet**: merged level ``i`` passes ``i`` bottlenecks
+      (``feat_channels`` out, ``feat_channels // 2`` mid), is upsampled to
+      the heatmap size, the levels are concatenated (``N * feat_channels``
+      channels), then one bottleneck (with a 1x1 conv + BN projection
+      shortcut) and a 3x3 conv to ``K`` with BN (BN as in both released
+      implementations) give the final heatmaps.
+
+    The bottlenecks are MMPose's ResNet ``Bottleneck`` with
+    ``expansion=2``: its identity / projection shortcut and
+    conv-BN-ReLU order are those of the ``resnet_v1.bottleneck`` the
+    released code uses, so nothing is written anew; the convs are MMCV
+    ``ConvModule``.
+
+    Supervision: the targets are the ``L`` levels of a ``MultiLevelHeatmap``
+    codec in kernel mode (``[B, L*K, H, W]`` heatmaps, ``[B, L, K]`` or, if
+    ``L == 1``, ``[B, K]`` weights). GlobalNet output ``i`` is compared
+    with target level ``global_levels[i]`` by ``loss_global`` and the
+    per-level losses are averaged into ``loss_global``; the RefineNet
+    output is compared with level ``refine_level`` by ``loss_refine``.
+
+    About the pairing: with the CPN codec ``kernel_sizes=(15, 11, 9, 7)``
+    the default ``global_levels=(0, 1, 2, 3)`` pairs the widest kernel (15)
+    with the highest-resolution output (C2) and the narrowest (7) with C5,
+    as the released models were trained. A comment next to the label list
+    of the released code says the order was meant to be reversed and is
+    kept only to reproduce the pre-trained models; that intent is
+    ``global_levels=(3, 2, 1, 0)``, the widest Gaussian on the coarsest
+    output. The RefineNet is supervised by the finest level
+    (``refine_level=-1``, kernel 7).
+
+    Differences from the released losses: there the GlobalNet used only
+    visible keypoints (COCO ``v == 2``) as targets but averaged over all
+    (the others, occluded ones included, pulled towards 0) and was
+    halved, and the OHKM averaged the top 8 of all 17 keypoints
+    (unlabelled ones counting as 0). MMPose's datasets fold ``v`` into
+    0/1, so here both losses count the labelled keypoints (non-zero
+    weight), as the defaults above do.
+
+    Prediction decodes the RefineNet output (flip-averaged when
+    ``test_cfg['flip_test']``) with ``decoder``. CPN's own test blurs the
+    heatmaps with a 21x21 Gaussian and moves the maximum a quarter pixel
+    towards the second-highest pixel; ``MultiLevelHeatmap(...,
+    blur_kernel_size=21, refine='shift')`` blurs the same way and moves it
+    a quarter pixel towards the higher neighbour on each axis (as HRNet).
+
+    Args:
+        in_channels (Sequence[int]): Channels of the ``N`` feature levels,
+            highest resolution first, e.g. ``(256, 512, 1024, 2048)`` for
+            ResNet-50 or ``(32, 64, 128, 256)`` for HRNet-W32.
+        out_channels (int): Number of keypoints ``K``.
+        feat_channels (int): Channels of the pyramid and of the RefineNet
+            bottlenecks (their mid channels are half of it). Defaults to
+            ``256``.
+        out_shape (tuple[int, int], optional): Heatmap size ``(H, W)``.
+            Defaults to ``None``: the size of the highest-resolution
+            feature level (1/4 of the input for ResNet and HRNet).
+        global_levels (Sequence[int], optional): Target level of each
+            GlobalNet output, highest resolution first; negative values
+            count from the last level. Defaults to ``None``:
+            ``(0, 1, ..., N - 1)``, the released CPN pairing (see above).
+        refine_level (int): Target level of the RefineNet output. Defaults
+            to ``-1`` (the last, finest level).
+        norm_cfg (dict, optional): Normalization layer config. Defaults to
+            ``None``: ``dict(type='BN')``.
+        align_corners (bool): ``align_corners`` of the bilinear resizes.
+            Defaults to ``False``.
+        loss_global (dict, optional): Config of the loss of each GlobalNet
+            output, called as ``loss(pred [B, K, H, W], target [B, K, H,
+            W], weights [B, K])``. Defaults to ``None``:
+            ``WeightedHeatmapMSELoss(average='valid')``, the MSE over the
+            labelled keypoints only.
+        loss_refine (dict, optional): Config of the RefineNet loss, same
+            call. Defaults to ``None``: ``OHKMLoss(topk=8)``, the mean MSE
+            of the 8 hardest labelled keypoints of each sample.
+        decoder (dict, optional): Codec config used to decode the RefineNet
+            heatmaps. Defaults to ``None``.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to ``None``: Kaiming-normal convs, unit BN weights.
+
+    Example:
+        >>> head = CPNHead(in_channels=(8, 16, 32, 64), out_channels=17,
+        ...                feat_channels=16)
+        >>> feats = [torch.rand(1, 8 * 2**i, 64 >> i, 48 >> i)
+        ...          for i in range(4)]
+        >>> global_outs, refine_out = head(feats)
+        >>> [o.shape for o in global_outs] == [(1, 17, 64, 48)] * 4
+        True
+        >>> refine_out.shape
+        torch.Size([1, 17, 64, 48])
+
+    .. _`Cascaded Pyramid Network`: https://arxiv.org/abs/1711.07319
+    """
+
+    _version = 2
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 out_channels: int,
+                 feat_channels: int = 256,
+                 out_shape: Optional[Tuple[int, int]] = None,
+                 global_levels: Optional[Sequence[int]] = None,
+                 refine_level: int = -1,
+                 norm_cfg: OptConfigType = None,
+                 align_corners: bool = False,
+                 loss_global: OptConfigType = None,
+                 loss_refine: OptConfigType = None,
+                 decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None):
+        if init_cfg is None:
+            init_cfg = self.default_init_cfg
+        super().__init__(init_cfg)
+        if (not isinstance(in_channels, Sequence)
+                or isinstance(in_channels, str)
+                or len(in_channels) == 0
+                or not all(_is_positive_int(c) for c in in_channels)):
+            raise ValueError('in_channels must be a non-empty sequence of '
+                             'positive ints (one per feature level), got '
+                             f'{in_channels!r}')
+        for name, value in (('out_channels', out_channels),
+                            ('feat_channels', feat_channels)):
+            if not _is_positive_int(value):
+                raise ValueError(
+                    f'{name} must be a positive int, got {value!r}')
+        if feat_channels % 2:
+            raise ValueError('feat_channels must be even (the bottlenecks '
+                             f'halve it), got {feat_channels!r}')
+        if out_shape is not None:
+            if (not isinstance(out_shape, Sequence)
+                    or len(out_shape) != 2
+                    or not all(_is_positive_int(s) for s in out_shape)):
+                raise ValueError('out_shape must be None or a pair of '
+                                 f'positive ints (H, W), got {out_shape!r}')
+            out_shape = tuple(int(s) for s in out_shape)
+        num_levels = len(in_channels)
+        if global_levels is None:
+            global_levels = tuple(range(num_levels))
+        if (not isinstance(global_levels, Sequence)
+                or isinstance(global_levels, str)
+                or len(global_levels) != num_levels
+                or not all(_is_int(lv) for lv in global_levels)):
+            raise ValueError(
+                f'global_levels must give one int target level per feature '
+                f'level ({num_levels}), got {global_levels!r}')
+        if not _is_int(refine_level):
+            raise ValueError(
+                f'refine_level must be an int, got {refine_level!r}')
+
+        self.in_channels = tuple(int(c) for c in in_channels)
+        self.out_channels = out_channels
+        self.feat_channels = feat_channels
+        self.num_levels = num_levels
+        self.out_shape = out_shape
+        self.global_levels = tuple(int(lv) for lv in global_levels)
+        self.refine_level = int(refine_level)
+        self.norm_cfg = dict(norm_cfg or dict(type='BN'))
+        self.align_corners = align_corners
+
+        self.laterals = self._make_laterals()
+        self.merges = self._make_merges()
+        self.global_predictors = self._make_global_predictors()
+        self.refine_blocks = self._make_refine_blocks()
+        self.refine_final = self._make_refine_final()
+
+        if loss_global is None:
+            loss_global = dict(type='WeightedHeatmapMSELoss',
+                               average='valid')
+        if loss_refine is None:
+            loss_refine = dict(type='OHKMLoss', topk=8)
+        self.loss_global = MODELS.build(loss_global)
+        self.loss_refine = MODELS.build(loss_refine)
+        self.decoder = (
+            KEYPOINT_CODECS.build(decoder) if decoder is not None else None)
+
+    @property
+    def default_init_cfg(self) -> List[dict]:
+        return [
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Constant', layer='BatchNorm2d', val=1),
+        ]
+
+    def _conv(self, in_channels: int, out_channels: int, kernel_size: int,
+              relu: bool) -> ConvModule:
+        """Conv (no bias) + norm (+ ReLU)."""
+        return ConvModule(
+            in_channels, out_channels, kernel_size,
+            padding=kernel_size // 2, norm_cfg=self.norm_cfg,
+            act_cfg=dict(type='ReLU') if relu else None)
+
+    def _bottleneck(self, in_channels: int) -> Bottleneck:
+        """MMPose's ResNet bottleneck to ``feat_channels`` (mid: half)."""
+        C = self.feat_channels
+        downsample = None if in_channels == C else self._conv(
+            in_channels, C, 1, relu=False)
+        return Bottleneck(in_channels, C, expansion=2,
+                          downsample=downsample,
+                          norm_cfg=dict(self.norm_cfg))
+
+    def _make_laterals(self) -> nn.ModuleList:
+        """GlobalNet lateral 1x1 convs (BN, ReLU), one per level."""
+        return nn.ModuleList(
+            self._conv(c, self.feat_channels, 1, relu=True)
+            for c in self.in_channels)
+
+    def _make_merges(self) -> nn.ModuleList:
+        """Top-down 1x1 convs (BN, no ReLU); ``merges[i]`` carries merged
+        level ``i + 1`` down to level ``i``."""
+        C = self.feat_channels
+        return nn.ModuleList(
+            self._conv(C, C, 1, relu=False)
+            for _ in range(self.num_levels - 1))
+
+    def _make_global_predictors(self) -> nn.ModuleList:
+        """Per-level 1x1 conv (BN, ReLU) and 3x3 conv to ``K`` (BN)."""
+        C, K = self.feat_channels, self.out_channels
+        return nn.ModuleList(
+            nn.Sequential(
+                self._conv(C, C, 1, relu=True),
+                self._conv(C, K, 3, relu=False))
+            for _ in range(self.num_levels))
+
+    def _make_refine_blocks(self) -> nn.ModuleList:
+        """``i`` bottlenecks on level ``i`` (an empty ``Sequential``, the
+        identity, on the highest-resolution level)."""
+        return nn.ModuleList(
+            nn.Sequential(*[
+                self._bottleneck(self.feat_channels) for _ in range(i)
+            ]) for i in range(self.num_levels))
+
+    def _make_refine_final(self) -> nn.Sequential:
+        """Bottleneck on the concatenated levels and a 3x3 conv to ``K``
+        (BN)."""
+        return nn.Sequential(
+            self._bottleneck(self.num_levels * self.feat_channels),
+            self._conv(self.feat_channels, self.out_channels, 3, relu=False))
+
+    def _resize(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return F.interpolate(x, size=tuple(size), mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def forward(self, feats: Sequence[Tensor]) -> CPNOutputs:
+        """GlobalNet and RefineNet heatmaps.
+
+        Args:
+            feats (Sequence[Tensor]): ``N`` feature levels, highest
+                resolution first, level ``i`` of shape ``[B, C_i, h_i,
+                w_i]``.
+
+        Returns:
+            tuple:
+            - global_heatmaps (list[Tensor]): ``N`` GlobalNet outputs,
+                highest-resolution level first, each ``[B, K, H, W]``
+            - refine_heatmaps (Tensor): RefineNet output, ``[B, K, H, W]``
+        """
+        if isinstance(feats, Tensor) or len(feats) != self.num_levels:
+            got = 1 if isinstance(feats, Tensor) else len(feats)
+            raise ValueError(
+                f'{type(self).__name__} expects {self.num_levels} feature '
+                f'levels (in_channels={self.in_channels}), got {got}: is '
+                'the backbone set to return all of them (ResNet '
+                'out_indices, HRNet multiscale_output)?')
+        size = self.out_shape or tuple(feats[0].shape[-2:])
+
+        # GlobalNet, coarse to fine
+        merged: List[Optional[Tensor]] = [None] * self.num_levels
+        top = None
+        for i in reversed(range(self.num_levels)):
+            x = self.laterals[i](feats[i])
+            if top is not None:
+                x = x + self._resize(self.merges[i](top), x.shape[-2:])
+            merged[i] = top = x
+        global_heatmaps = [
+            self._resize(predict(x), size)
+            for predict, x in zip(self.global_predictors, merged)
+        ]
+
+        # RefineNet
+        refined = torch.cat([
+            self._resize(blocks(x), size)
+            for blocks, x in zip(self.refine_blocks, merged)
+        ], dim=1)
+        return global_heatmaps, self.refine_final(refined)
+
+    def predict(self,
+                feats: Features,
+                batch_data_samples: OptSampleList,
+                test_cfg: ConfigType = {}) -> Predictions:
+        """Decode keypoints from the RefineNet heatmaps.
+
+        Args:
+            feats (Features): Backbone features, or a pair of them (original
+                and flipped) when ``test_cfg['flip_test']`` is on.
+            batch_data_samples (list[:obj:`PoseDataSample`]): The batch
+                data samples.
+            test_cfg (dict): ``flip_test``, ``flip_mode``, ``shift_heatmap``
+                and ``output_heatmaps`` as in MMPose's ``HeatmapHead``.
+                Defaults to ``{}``.
+
+        Returns:
+            list[InstanceData] | tuple: Keypoints ``[N, K, 2]`` and scores
+            ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
+            ``output_heatmaps`` is set.
+        """
+        if test_cfg.get('flip_test', False):
+            _feats, _feats_flip = feats
+            flip_indices = batch_data_samples[0].metainfo['flip_indices']
+            heatmaps = self.forward(_feats)[1]
+            heatmaps_flip = flip_heatmaps(
+                self.forward(_feats_flip)[1],
+                flip_mode=test_cfg.get('flip_mode', 'heatmap'),
+                flip_indices=flip_indices,
+                shift_heatmap=test_cfg.get('shift_heatmap', False))
+            heatmaps = (heatmaps + heatmaps_flip) * 0.5
+        else:
+            heatmaps = self.forward(feats)[1]
+
+        preds = self.decode(heatmaps)
+        if test_cfg.get('output_heatmaps', False):
+            return preds, [PixelData(heatmaps=hm) for hm in heatmaps.detach()]
+        return preds
+
+    def _targets(self, batch_data_samples: OptSampleList
+                 ) -> Tuple[Tensor, Tensor]:
+        """Targets ``[B, L, K, H, W]`` and weights ``[B, L, K]``."""
+        K = self.out_channels
+        heatmaps = torch.stack(
+            [d.gt_fields.heatmaps for d in batch_data_samples])
+        weights = torch.cat([
+            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
+        ])
+        B, C, H, W = heatmaps.shape
+        if C % K:
+            raise ValueError(
+                f'target heatmaps have {C} channels, not a multiple of '
+                f'out_channels={K}: does the codec encode {K} keypoints?')
+        L = C // K
+        heatmaps = heatmaps.view(B, L, K, H, W)
+        if weights.dim() == 2:  # single-level codecs pack [N, K]
+            weights = weights[:, None].expand(B, L, K)
+        if weights.shape != (B, L, K):
+            raise ValueError(
+                f'keypoint weights of shape {tuple(weights.shape)} do not '
+                f'match {L} target levels of {K} keypoints')
+        return heatmaps, weights
+
+    def _resolve_levels(self, num_levels: int) -> Tuple[List[int], int]:
+        """``global_levels`` and ``refine_level`` resolved against ``L``."""
+        levels = list(self.global_levels) + [self.refine_level]
+        for level in levels:
+            if not -num_levels <= level < num_levels:
+                raise ValueError(
+                    f'target level {level} (global_levels='
+                    f'{self.global_levels}, refine_level='
+                    f'{self.refine_level}) is out of range for the '
+                    f'{num_levels} levels the codec encodes')
+        levels = [lv % num_levels for lv in levels]
+        return levels[:-1], levels[-1]
+
+    def loss(self,
+             feats: Sequence[Tensor],
+             batch_data_samples: OptSampleList,
+             train_cfg: ConfigType = {}) -> dict:
+        """GlobalNet and RefineNet losses and the RefineNet accuracy.
+
+        Args:
+            feats (Sequence[Tensor]): Backbone features (see
+                :meth:`forward`).
+            batch_data_samples (list[:obj:`PoseDataSample`]): Samples packed
+                by ``PackPoseInputs`` with ``gt_fields.heatmaps`` (``[L*K,
+                H, W]``) and ``gt_instance_labels.keypoint_weights``
+                (``[1, L, K]`` or ``[1, K]``).
+            train_cfg (dict): Unused. Defaults to ``{}``.
+
+        Returns:
+            dict: ``loss_global`` (mean over the GlobalNet levels),
+            ``loss_refine`` and ``acc_pose``.
+        """
+        targets, weights = self._targets(batch_data_samples)
+        global_levels, refine_level = self._resolve_levels(targets.shape[1])
+        global_heatmaps, refine_heatmaps = self.forward(feats)
+        if refine_heatmaps.shape[-2:] != targets.shape[-2:]:
+            raise ValueError(
+                f'the head predicts {tuple(refine_heatmaps.shape[-2:])} '
+                f'heatmaps but the targets are {tuple(targets.shape[-2:])}:'
+                ' set out_shape or the codec heatmap_size to match')
+
+        loss_global = sum(
+            self.loss_global(pred, targets[:, lv], weights[:, lv])
+            for pred, lv in zip(global_heatmaps, global_levels))
+        loss_refine = self.loss_refine(refine_heatmaps,
+                                       targets[:, refine_level],
+                                       weights[:, refine_level])
+
+        _, avg_acc, _ = pose_pck_accuracy(
+            output=to_numpy(refine_heatmaps),
+            target=to_numpy(targets[:, refine_level]),
+            mask=to_numpy(weights[:, refine_level]) > 0)
+        return dict(
+            loss_global=loss_global / self.num_levels,
+            loss_refine=loss_refine,
+            acc_pose=torch.tensor(avg_acc, device=targets.device))
+
+    def extra_repr(self) -> str:
+        return (f'in_channels={self.in_channels}, '
+                f'out_channels={self.out_channels}, '
+                f'global_levels={self.global_levels}, '
+                f'refine_level={self.refine_level}')
