@@ -1,3 +1,4 @@
+from .cpn_head import CPNHead
 from .multi_stage_heatmap_head import MultiStageHeatmapHead
 
-__all__ = ['MultiStageHeatmapHead']
+__all__ = ['CPNHead', 'MultiStageHeatmapHead']
