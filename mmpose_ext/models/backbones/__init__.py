@@ -1,1 +1,3 @@
-__all__ = []
+from .hru_hourglass_net import HRUHourglassNet
+
+__all__ = ['HRUHourglassNet']

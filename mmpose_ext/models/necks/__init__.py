@@ -1,1 +1,3 @@
-__all__ = []
+from .multi_context_attention import MultiContextAttention
+
+__all__ = ['MultiContextAttention']
