@@ -83,3 +83,26 @@ def test_resume_continues_from_checkpoint(synthetic_coco, tmp_path):
     step1 = first['optimizer']['state'][0]['step']
     step2 = second['optimizer']['state'][0]['step']
     assert int(step2) == 2 * int(step1)
+
+
+def test_mca_hourglass_coco_config_trains_and_validates(synthetic_coco,
+                                                       tmp_path):
+    """The headline 8-stack config, pointed at the synthetic set: one
+    training iteration and one validation, through the stock tools."""
+    log = run_tool(
+        'train', 'configs/mca_hourglass_coco.py', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1', 'train_dataloader.dataset.indices=1',
+        'val_dataloader.dataset.indices=1',
+        'val_dataloader.dataset.bbox_file=None',
+        *data_options(synthetic_coco, batch_size=1),
+        'train_dataloader.dataset.data_prefix.img=images/train/',
+        'val_dataloader.dataset.data_prefix.img=images/val/',
+        'train_dataloader.dataset.ann_file='
+        'annotations/person_keypoints_train.json',
+        'val_dataloader.dataset.ann_file='
+        'annotations/person_keypoints_val.json')
+    assert 'Epoch(train) [1][1/1]' in log and 'coco/AP' in log
+    state = torch.load(tmp_path / 'epoch_1.pth')
+    assert len([k for k in state['state_dict']
+                if k.startswith('backbone.attentions.')]) > 0
