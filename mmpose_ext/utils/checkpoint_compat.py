@@ -16,17 +16,23 @@ restricted stand-in is registered under its name that only resolves the
 statistics methods of ``HistoryBuffer`` and refuses anything else. A file that
 needs more than this must be loaded inside :func:`trust_checkpoint_pickles`,
 an explicit opt-in that names the trust decision.
+:func:`explain_refused_checkpoint` turns torch's refusal into a message
+that names the file, the pickled class and that opt-in.
 """
 import contextlib
 import importlib
 import pickle
+import re
 from typing import Any, Iterator, List
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
-__all__ = ['register_safe_globals', 'trust_checkpoint_pickles']
+__all__ = [
+    'explain_refused_checkpoint', 'register_safe_globals',
+    'trust_checkpoint_pickles'
+]
 
 _registered = False
 # The statistics methods every HistoryBuffer registers in its __init__.
@@ -97,3 +103,40 @@ def trust_checkpoint_pickles() -> Iterator[None]:
         yield
     finally:
         torch.load = original
+
+
+@contextlib.contextmanager
+def explain_refused_checkpoint(path: Any) -> Iterator[None]:
+    """Re-raise a weights-only refusal with the class and the opt-in.
+
+    torch's message suggests ``add_safe_globals`` or ``weights_only=False``;
+    the message raised here names the checkpoint, the pickled class that
+    was refused and how to opt in with this package's tools.
+
+    Args:
+        path (str): The checkpoint being loaded (for the message).
+
+    Raises:
+        pickle.UnpicklingError: when loading inside the block is refused.
+    """
+    try:
+        yield
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        found = re.search(r'GLOBAL (\S+) was not an allowed global', text)
+        call = re.search(r'refused to unpickle (getattr\(.*?\))', text)
+        if found:
+            what = f'a pickled object of class {found.group(1)}'
+        elif call:
+            what = f'a pickled call {call.group(1)}'
+        elif 'Weights only load failed' in text:
+            what = 'a pickled object that is not plain tensor data'
+        else:
+            raise
+        raise pickle.UnpicklingError(
+            f'Refused to load checkpoint {path}: it contains {what}, which '
+            'weights-only loading does not allow (unpickling arbitrary '
+            'objects can run code from the file). If you trust the file, '
+            'rerun with --trust-checkpoint (tools/train.py, tools/test.py) '
+            'or load it inside mmpose_ext.utils.trust_checkpoint_pickles().'
+        ) from err

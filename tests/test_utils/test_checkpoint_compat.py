@@ -105,3 +105,31 @@ def test_other_getattr_is_refused_unless_trusted(tmp_path):
         assert torch.load(path)['x'] is HistoryBuffer.update
     with pytest.raises(pickle.UnpicklingError):  # the opt-in has ended
         torch.load(path)
+
+
+class PickledConfig:
+    """An arbitrary object some old tool pickled into its checkpoints."""
+
+    def __init__(self):
+        self.lr = 0.1
+
+
+def test_arbitrary_pickles_are_refused_with_the_opt_in(tmp_path):
+    from mmpose_ext.utils.run_tool import _AdaptingRunner
+
+    model = _Regressor()
+    path = tmp_path / 'old_tool.pth'
+    torch.save({'state_dict': model.state_dict(), 'cfg': PickledConfig()},
+               path)
+    runner = _AdaptingRunner(model=model, work_dir=str(tmp_path / 'work'),
+                             experiment_name='refuse_pickles')
+    with pytest.raises(pickle.UnpicklingError) as err:
+        runner.load_checkpoint(str(path))
+    message = str(err.value)
+    assert str(path) in message
+    assert f'{__name__}.PickledConfig' in message  # the class it refused
+    assert '--trust-checkpoint' in message
+    assert 'trust_checkpoint_pickles()' in message
+    with trust_checkpoint_pickles():
+        assert isinstance(runner.load_checkpoint(str(path))['cfg'],
+                          PickledConfig)
