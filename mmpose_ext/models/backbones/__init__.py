@@ -1,3 +1,4 @@
+from .cross_stage_mspn import CrossStageMSPN
 from .hru_hourglass_net import HRUHourglassNet
 
-__all__ = ['HRUHourglassNet']
+__all__ = ['CrossStageMSPN', 'HRUHourglassNet']

@@ -1,7 +1,9 @@
+from .cross_stage_aggregation import CrossStageAggregation
 from .hourglass_residual_unit import HourglassResidualUnit
 from .pre_act_bottleneck import PreActBottleneck
 
 __all__ = [
+    'CrossStageAggregation',
     'HourglassResidualUnit',
     'PreActBottleneck',
 ]
