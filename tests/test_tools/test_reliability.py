@@ -67,8 +67,10 @@ def one_thread():
 
 def data_options(root: Path, batch_size: int = 4):
     """``--cfg-options`` that point a synthetic config at ``root``."""
-    options = [f'val_evaluator.ann_file={root}/annotations/'
-               'person_keypoints_val.json', 'default_hooks.logger.interval=1']
+    val_ann = f'{root}/annotations/person_keypoints_val.json'
+    options = [f'val_evaluator.ann_file={val_ann}',
+               f'test_evaluator.ann_file={val_ann}',
+               'default_hooks.logger.interval=1']
     for split in ('train', 'val', 'test'):
         prefix = f'{split}_dataloader'
         options += [

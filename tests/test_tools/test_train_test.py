@@ -23,8 +23,9 @@ def synthetic_coco(tmp_path_factory):
 
 def data_options(root: Path, batch_size: int = 4):
     """``--cfg-options`` that point a synthetic config at ``root``."""
-    options = [f'val_evaluator.ann_file={root}/annotations/'
-               'person_keypoints_val.json']
+    val_ann = f'{root}/annotations/person_keypoints_val.json'
+    options = [f'val_evaluator.ann_file={val_ann}',
+               f'test_evaluator.ann_file={val_ann}']
     for split in ('train', 'val', 'test'):
         prefix = f'{split}_dataloader'
         options += [
