@@ -26,7 +26,9 @@ from mmpose_ext.utils.run_tool import _AdaptingRunner, run_mmpose_tool
 ROOT = Path(__file__).resolve().parents[2]
 RES18 = 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py'
 HRNET = 'configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py'
+MCA = 'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py'
 TINY = {
+    MCA: ['model.backbone.feat_channels=16'],
     RES18: ['model.backbone.base_channels=8',
             'model.backbone.stem_channels=16', 'model.head.in_channels=64',
             'model.head.deconv_out_channels=(16,16,16)'],
@@ -182,7 +184,8 @@ def test_sigkill_mid_training_then_resume(synthetic_coco, tmp_path,
     assert not list(work_dir.glob('.*.tmp'))
 
 
-@pytest.mark.parametrize('config', [RES18, HRNET], ids=['resnet', 'hrnet'])
+@pytest.mark.parametrize('config', [RES18, HRNET, MCA],
+                         ids=['resnet', 'hrnet', 'mca-hourglass'])
 def test_amp_training_on_cpu(config, synthetic_coco, tmp_path, monkeypatch,
                              one_thread):
     train_only = [o for o in data_options(synthetic_coco)
