@@ -3,7 +3,10 @@
 # weights) on data/synthetic_coco (tools/make_synthetic_coco.py). The heatmap
 # is half as large, so the target kernels 15/11/9/7 become 9/7/5/3 (about
 # half the Gaussian sigma) and the test blur 21 becomes 11.
-_base_ = './cpn_res50_8xb64-210e_coco-256x192.py'
+_base_ = [
+    './cpn_res50_8xb64-210e_coco-256x192.py',
+    '../_base_/synthetic_coco.py'
+]
 
 # Adam 5e-4 at batch 32 is CPN's own setting; the base's 500-iteration
 # warm-up would span the whole run (49 iterations per epoch), so warm up over
@@ -25,7 +28,6 @@ codec = dict(type='MultiLevelHeatmap', input_size=(96, 128),
 model = dict(backbone=dict(init_cfg=None),
              head=dict(decoder=dict(_delete_=True, **codec)))
 
-data_root = 'data/synthetic_coco/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -43,18 +45,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='images/train/'),
-                 pipeline=train_pipeline))
+    dataset=dict(**_base_.synthetic_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_val.json',
-                 bbox_file=None,
-                 data_prefix=dict(img='images/val/'),
-                 pipeline=val_pipeline))
+    dataset=dict(**_base_.synthetic_val_dataset, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root +
-                     'annotations/person_keypoints_val.json')
+val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator

@@ -1,7 +1,10 @@
 # Synthetic-data variant of td-hm_hrnet-w32_ohkm_8xb64-210e_coco-256x192.py:
 # the same HRNet-W32 + MultiLevelHeatmap + OHKM recipe at 128x96, trained from
 # scratch on data/synthetic_coco (tools/make_synthetic_coco.py).
-_base_ = './td-hm_hrnet-w32_ohkm_8xb64-210e_coco-256x192.py'
+_base_ = [
+    './td-hm_hrnet-w32_ohkm_8xb64-210e_coco-256x192.py',
+    '../_base_/synthetic_coco.py'
+]
 
 train_cfg = dict(max_epochs=10, val_interval=2)
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
@@ -21,7 +24,6 @@ codec = dict(type='MultiLevelHeatmap', input_size=(96, 128),
 model = dict(backbone=dict(init_cfg=None),
              head=dict(decoder=dict(_delete_=True, **codec)))
 
-data_root = 'data/synthetic_coco/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -40,18 +42,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='images/train/'),
-                 pipeline=train_pipeline))
+    dataset=dict(**_base_.synthetic_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_val.json',
-                 bbox_file=None,
-                 data_prefix=dict(img='images/val/'),
-                 pipeline=val_pipeline))
+    dataset=dict(**_base_.synthetic_val_dataset, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root +
-                     'annotations/person_keypoints_val.json')
+val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator

@@ -2,7 +2,10 @@
 # same 2-stage MSPN-50 (CrossStageMSPN + MultiStageHeatmapHead, five
 # MultiLevelHeatmap target levels) at 128x96, trained from scratch (no
 # ImageNet weights) on data/synthetic_coco (tools/make_synthetic_coco.py).
-_base_ = './mspn50-2stage_8xb32-210e_coco-256x192.py'
+_base_ = [
+    './mspn50-2stage_8xb32-210e_coco-256x192.py',
+    '../_base_/synthetic_coco.py'
+]
 
 # 10 epochs of 49 iterations: a 50-iteration warm-up (MMPose's: 500)
 train_cfg = dict(max_epochs=10, val_interval=2)
@@ -24,7 +27,6 @@ multilevel_codec = dict(
 model = dict(backbone=dict(init_cfg=None),
              head=dict(decoder=dict(_delete_=True, **multilevel_codec)))
 
-data_root = 'data/synthetic_coco/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -42,18 +44,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='images/train/'),
-                 pipeline=train_pipeline))
+    dataset=dict(**_base_.synthetic_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_val.json',
-                 bbox_file=None,
-                 data_prefix=dict(img='images/val/'),
-                 pipeline=val_pipeline))
+    dataset=dict(**_base_.synthetic_val_dataset, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root +
-                     'annotations/person_keypoints_val.json')
+val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator

@@ -4,7 +4,10 @@
 # 32x24 heatmaps; holistic attention in stack 1, part attention in stack 2),
 # trained from scratch with Adam and a cosine schedule instead of the
 # paper's RMSprop 2.5e-4 so that it learns within minutes.
-_base_ = '../mca_hourglass_coco.py'
+_base_ = [
+    '../mca_hourglass_coco.py',
+    '../_base_/synthetic_coco.py'
+]
 
 train_cfg = dict(max_epochs=12, val_interval=2)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
@@ -30,7 +33,6 @@ model = dict(
               loss=dict(num_stages=num_stacks),
               decoder=dict(_delete_=True, **codec)))
 
-data_root = 'data/synthetic_coco/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -49,18 +51,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='images/train/'),
-                 pipeline=train_pipeline))
+    dataset=dict(**_base_.synthetic_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_val.json',
-                 bbox_file=None,
-                 data_prefix=dict(img='images/val/'),
-                 pipeline=val_pipeline))
+    dataset=dict(**_base_.synthetic_val_dataset, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root +
-                     'annotations/person_keypoints_val.json')
+val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator

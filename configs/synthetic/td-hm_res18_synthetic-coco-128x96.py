@@ -2,8 +2,11 @@
 # heatmap model (ResNet + deconv head) shrunk to a half-width ResNet-18 at
 # 128x96, trained from scratch on the synthetic COCO set
 # (tools/make_synthetic_coco.py).
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_res50_8xb64-210e_coco-256x192.py')
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_res50_8xb64-210e_coco-256x192.py',
+    '../_base_/synthetic_coco.py'
+]
 custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 # runtime: a few minutes on 2 CPU cores
@@ -27,7 +30,6 @@ model = dict(
     head=dict(in_channels=256, deconv_out_channels=(64, 64, 64),
               decoder=codec))
 
-data_root = 'data/synthetic_coco/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -46,18 +48,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='images/train/'),
-                 pipeline=train_pipeline))
+    dataset=dict(**_base_.synthetic_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    dataset=dict(data_root=data_root,
-                 ann_file='annotations/person_keypoints_val.json',
-                 bbox_file=None,
-                 data_prefix=dict(img='images/val/'),
-                 pipeline=val_pipeline))
+    dataset=dict(**_base_.synthetic_val_dataset, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root +
-                     'annotations/person_keypoints_val.json')
+val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator
