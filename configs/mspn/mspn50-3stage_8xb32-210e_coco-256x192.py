@@ -1,46 +1,7 @@
 # MMPose's 3-stage MSPN-50 (COCO, 256x192) built from this package's
-# components; everything else (data, schedule, Adam 5e-3, flip test) is
-# MMPose's config:
-# - backbone: CrossStageMSPN (cross-stage aggregation between the stages)
-#   with MSPN's per-unit heatmap predictors, the same parameters as MMPose's
-#   MSPN + MSPNHead;
-# - head: MultiStageHeatmapHead with CoarseToFineLoss's defaults: unit j of
-#   a non-final stage against target level j, of the final stage against
-#   level j + 1; MSE over labelled keypoints (weight 0.25) for the three
-#   coarse units, OHKM top-8 (weight 1.0) for the finest;
-# - targets: all five levels (kernels 15, 11, 9, 7, 5, peak 255 as
-#   MegviiHeatmap) from one MultiLevelHeatmap instead of five MegviiHeatmap
-#   encoders with GenerateTarget(multilevel=True); decoding blurs with the
-#   finest kernel and shifts a quarter pixel, as MegviiHeatmap does.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_3xmspn50_8xb32-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+# components: the recipe of mspn50-2stage_8xb32-210e_coco-256x192.py (see
+# there) with 3 stages. MMPose's 3xmspn50 config differs from its 2-stage
+# one only in the model, which the 2-stage config replaces entirely.
+_base_ = './mspn50-2stage_8xb32-210e_coco-256x192.py'
 
-num_stages = 3
-codec = None  # the base's list of MegviiHeatmap encoders, replaced by:
-multilevel_codec = dict(
-    type='MultiLevelHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
-    kernel_sizes=(15, 11, 9, 7, 5), peak=255., blur_kernel_size=5,
-    refine='shift')
-model = dict(
-    backbone=dict(
-        _delete_=True, type='CrossStageMSPN', depth=50,
-        num_stages=num_stages, unit_channels=256, num_keypoints=17,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet50')),
-    head=dict(
-        _delete_=True, type='MultiStageHeatmapHead', in_channels=17,
-        out_channels=17, num_stages=num_stages, num_units=4,
-        heatmap_inputs=True, decoder=multilevel_codec))
-
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=multilevel_codec['input_size']),
-    dict(type='GenerateTarget', encoder=multilevel_codec),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+model = dict(backbone=dict(num_stages=3), head=dict(num_stages=3))
