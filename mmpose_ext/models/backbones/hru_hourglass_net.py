@@ -276,8 +276,7 @@ class HRUHourglassNet(BaseBackbone):
         self.stem = self._make_stem(in_channels, stem_stride,
                                     stem_block_channels, feat_channels, block)
         self.hourglasses = nn.ModuleList(
-            HRUHourglassModule(num_poolings, feat_channels, block,
-                               skip_block, num_skip_blocks, num_modules)
+            self._make_hourglass(block, skip_block, num_modules)
             for _ in range(num_stacks))
         widths = [feat_channels] * (num_stacks - 1) + [last_stack_channels]
         self.feature_convs = nn.ModuleList(
@@ -327,6 +326,14 @@ class HRUHourglassNet(BaseBackbone):
                 c = width
         layers.append(_build_block(block, c, out_channels))
         return nn.Sequential(*layers)
+
+    def _make_hourglass(self, block: ConfigType, skip_block: ConfigType,
+                        num_modules: int) -> nn.Module:
+        """One hourglass: a module whose forward returns the up-sampling
+        path, finest (the hourglass output) first."""
+        return HRUHourglassModule(self.num_poolings, self.feat_channels,
+                                  block, skip_block, self.num_skip_blocks,
+                                  num_modules)
 
     def _make_attention(self, attention: ConfigType, stack: int,
                         channels: int) -> nn.Module:
