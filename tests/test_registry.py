@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from mmpose.registry import (
     DATASETS,
     HOOKS,
@@ -82,7 +83,12 @@ def test_component_builds_and_runs(name):
     spec.loader.exec_module(module)
     assert callable(getattr(module, 'smoke', None)), \
         f'{test_file.relative_to(ROOT)} defines no smoke()'
-    module.smoke()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tests/test_models/conftest.py's policy
+    try:
+        module.smoke()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_no_name_shadows_mmpose():

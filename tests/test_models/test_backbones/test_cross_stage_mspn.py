@@ -24,17 +24,6 @@ CODEC = dict(type='MultiLevelHeatmap', input_size=(48, 64),
              heatmap_size=(12, 16), kernel_sizes=KERNELS)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """The small models here are overhead-bound: a second thread does not
-    help them, and on a loaded 2-core machine it slows them down several
-    times. Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build(**kwargs):
     cfg = dict(type='CrossStageMSPN', depth=18, num_stages=2,
                unit_channels=32, stem_channels=16, base_channels=16)

@@ -1,5 +1,3 @@
-import contextlib
-
 import pytest
 import torch
 from mmpose.registry import MODELS
@@ -15,24 +13,6 @@ TINY = dict(type='HRUHourglassNet', num_keypoints=17, num_stacks=2,
             stem_block_channels=((8, ), (16, ), (32, )),
             num_skip_blocks=(1, 0),
             attention=dict(type='MultiContextAttention', kernel_size=3))
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Small tensors: one thread avoids OpenMP oversubscription on shared
-    cores (10x slower ops under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with single_thread():
-        yield
 
 
 @pytest.fixture(scope='module')
@@ -251,12 +231,11 @@ def test_errors_name_the_problem():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    with single_thread():
-        net = build(num_keypoints=5, feat_channels=16,
-                    stem_block_channels=((8, ), (16, )))
-        outs = net(torch.rand(2, 3, 32, 32))
-        assert [tuple(o.shape) for o in outs] == [(2, 5, 16, 16)] * 2
-        sum(o.pow(2).sum() for o in outs).backward()
-        missing = [n for n, p in net.named_parameters() if p.grad is None]
-        assert not missing, missing
-        assert net.attention_maps[1]['parts'].shape == (2, 5, 16, 16)
+    net = build(num_keypoints=5, feat_channels=16,
+                stem_block_channels=((8, ), (16, )))
+    outs = net(torch.rand(2, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(2, 5, 16, 16)] * 2
+    sum(o.pow(2).sum() for o in outs).backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None]
+    assert not missing, missing
+    assert net.attention_maps[1]['parts'].shape == (2, 5, 16, 16)

@@ -16,15 +16,6 @@ TINY = dict(type='SoftGatedHourglassNet', num_keypoints=17, num_stacks=2,
             stem_block_channels=((8, 16), (16, )))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread avoids OpenMP oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build(**kwargs):
     cfg = dict(TINY)
     cfg.update(kwargs)
@@ -171,15 +162,11 @@ def test_errors_name_the_problem():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        net = build(num_keypoints=5, feat_channels=16,
-                    stem_block_channels=((8, ), (16, )))
-        outs = net(torch.rand(2, 3, 32, 32))
-        assert [tuple(o.shape) for o in outs] == [(2, 5, 16, 16)] * 2
-        sum(o.pow(2).sum() for o in outs).backward()
-        missing = [n for n, p in net.named_parameters() if p.grad is None]
-        assert not missing, missing
-    finally:
-        torch.set_num_threads(threads)
+    # stride-2 stem conv and one max-pool: 32x32 -> 8x8 heatmaps
+    net = build(num_keypoints=5, feat_channels=16,
+                stem_block_channels=((8, ), (16, )))
+    outs = net(torch.rand(2, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(2, 5, 8, 8)] * 2
+    sum(o.pow(2).sum() for o in outs).backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None]
+    assert not missing, missing

@@ -19,16 +19,6 @@ HRNET_W32 = (32, 64, 128, 256)
 SIZES = ((16, 12), (8, 6), (4, 3), (2, 2))
 
 
-@pytest.fixture(scope='module', autouse=True)
-def single_thread():
-    """One intra-op thread: these convs are tiny, and two threads contending
-    with other jobs on a shared 2-core machine run ~10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build_head(in_channels=SMALL, **kwargs):
     cfg = dict(type='CPNHead', in_channels=in_channels, out_channels=17,
                feat_channels=16, decoder=CODEC)

@@ -1,28 +1,8 @@
-import contextlib
-
 import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import nn
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Tiny tensors: one thread avoids OpenMP oversubscription on shared
-    cores (10x slower ops under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with single_thread():
-        yield
 
 
 def randomize_norms(module):
@@ -127,9 +107,8 @@ def test_registered_as_swappable_block():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    with single_thread():
-        hru = build_hru(4, 8)
-        out = hru(torch.rand(2, 4, 8, 8))
-        assert out.shape == (2, 8, 8, 8)
-        out.sum().backward()
-        assert all(p.grad is not None for p in hru.parameters())
+    hru = build_hru(4, 8)
+    out = hru(torch.rand(2, 4, 8, 8))
+    assert out.shape == (2, 8, 8, 8)
+    out.sum().backward()
+    assert all(p.grad is not None for p in hru.parameters())

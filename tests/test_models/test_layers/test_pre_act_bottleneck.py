@@ -1,28 +1,8 @@
-import contextlib
-
 import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import nn
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Tiny tensors: one thread avoids OpenMP oversubscription on shared
-    cores (10x slower ops under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with single_thread():
-        yield
 
 
 def randomize_norms(module):
@@ -77,10 +57,9 @@ def test_errors_name_the_problem():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    with single_thread():
-        block = MODELS.build(dict(type='PreActBottleneck', in_channels=4,
-                                  out_channels=8))
-        out = block(torch.rand(2, 4, 8, 8))
-        assert out.shape == (2, 8, 8, 8)
-        out.sum().backward()
-        assert all(p.grad is not None for p in block.parameters())
+    block = MODELS.build(dict(type='PreActBottleneck', in_channels=4,
+                              out_channels=8))
+    out = block(torch.rand(2, 4, 8, 8))
+    assert out.shape == (2, 8, 8, 8)
+    out.sum().backward()
+    assert all(p.grad is not None for p in block.parameters())

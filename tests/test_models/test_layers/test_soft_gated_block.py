@@ -7,15 +7,6 @@ from torch import nn
 from mmpose_ext.models.layers import SoftGatedBlock
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build(**kwargs):
     cfg = dict(type='SoftGatedBlock', in_channels=16, out_channels=16)
     cfg.update(kwargs)
@@ -132,15 +123,10 @@ def test_errors_name_the_problem():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for gate in ('channel', 'se'):
-            block = MODELS.build(dict(type='SoftGatedBlock', in_channels=4,
-                                      out_channels=8, gate=gate))
-            out = block(torch.rand(2, 4, 8, 8))
-            assert out.shape == (2, 8, 8, 8)
-            out.sum().backward()
-            assert all(p.grad is not None for p in block.parameters())
-    finally:
-        torch.set_num_threads(threads)
+    for gate in ('channel', 'se'):
+        block = MODELS.build(dict(type='SoftGatedBlock', in_channels=4,
+                                  out_channels=8, gate=gate))
+        out = block(torch.rand(2, 4, 8, 8))
+        assert out.shape == (2, 8, 8, 8)
+        out.sum().backward()
+        assert all(p.grad is not None for p in block.parameters())

@@ -1,4 +1,3 @@
-import contextlib
 import time
 
 import pytest
@@ -24,24 +23,6 @@ SMALL_HRNET = dict(
         stage4=dict(num_modules=1, num_branches=4, block='BASIC',
                     num_blocks=(1, 1, 1, 1),
                     num_channels=(32, 64, 128, 256))))
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Small tensors: one thread avoids OpenMP oversubscription on shared
-    cores (10x slower ops under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with single_thread():
-        yield
 
 
 def build_neck(**kwargs):
@@ -281,11 +262,10 @@ def test_errors_name_the_problem():
 
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
-    with single_thread():
-        neck = build_neck(in_channels=(8, 8), part_attention=True)
-        heatmaps, = neck((torch.rand(2, 8, 16, 16), torch.rand(2, 8, 8, 8)))
-        assert heatmaps.shape == (2, 5, 16, 16)
-        heatmaps.sum().backward()
-        assert all(p.grad is not None for p in neck.parameters())
-        maps = neck.attention_maps
-        assert 0 <= maps['parts'].min() and maps['holistic'].max() <= 1
+    neck = build_neck(in_channels=(8, 8), part_attention=True)
+    heatmaps, = neck((torch.rand(2, 8, 16, 16), torch.rand(2, 8, 8, 8)))
+    assert heatmaps.shape == (2, 5, 16, 16)
+    heatmaps.sum().backward()
+    assert all(p.grad is not None for p in neck.parameters())
+    maps = neck.attention_maps
+    assert 0 <= maps['parts'].min() and maps['holistic'].max() <= 1
