@@ -4,7 +4,7 @@ DATA := data/synthetic_coco
 DEMO_CONFIG ?= configs/synthetic/td-hm_res18_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
-.PHONY: install data demo lint test clean
+.PHONY: install data demo tradeoff lint test clean
 
 install:
 	bash tools/install.sh
@@ -16,6 +16,10 @@ data: install $(DATA)/annotations/person_keypoints_val.json
 
 demo: data
 	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
+
+# soft-gated vs plain residual hourglass table of the README (~40 min)
+tradeoff: data
+	$(PY) tools/analysis/soft_gated_tradeoff.py --out work_dirs/tradeoff/table.md
 
 lint: install
 	$(PY) -m ruff check mmpose_ext tools tests configs setup.py
