@@ -3,7 +3,9 @@
 # CPU (2 stacks of width 64 with 3 poolings, a stride-2 stem, 128x96 input,
 # 32x24 heatmaps; holistic attention in stack 1, part attention in stack 2),
 # trained from scratch with Adam and a cosine schedule instead of the
-# paper's RMSprop 2.5e-4 so that it learns within minutes.
+# paper's RMSprop 2.5e-4 so that it learns within minutes. Keypoints are
+# decoded with DARK (unbiased=True): on 32x24 heatmaps its sub-pixel
+# refinement adds about 0.03 AP over argmax + quarter shift (README).
 _base_ = [
     '../mca_hourglass_coco.py',
     '../_base_/synthetic_coco.py'
@@ -31,7 +33,8 @@ model = dict(
                   attention=dict(kernel_size=7)),
     head=dict(num_stages=num_stacks,
               loss=dict(num_stages=num_stacks),
-              decoder=dict(_delete_=True, **codec)))
+              decoder=dict(_delete_=True, **codec, unbiased=True,
+                           blur_kernel_size=9)))
 
 train_pipeline = [
     dict(type='LoadImage'),
