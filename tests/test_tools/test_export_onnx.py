@@ -18,12 +18,14 @@ SYNTHETIC = {
     'mspn': 'configs/mspn/mspn50-2stage_synthetic-coco-128x96.py',
     'hrnet': 'configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py',
     'res18': 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py',
+    'sg': 'configs/soft_gated/td-hm_sg-hourglass_synthetic-coco-128x96.py',
 }
 # Narrow variants of the package's architectures, each keeping what makes
 # it hard to export: attention (grouped convs, CRF iterations) and nearest
 # upsampling in the hourglass, CPN's resize-and-concat, MSPN's cross-stage
 # aggregation with bilinear upsampling, HRNet's fuse layers, OHKM-trained
-# heads, and MMPose's stock deconv head.
+# heads, MMPose's stock deconv head, and the soft-gated hourglass's gates
+# and concatenating decoder.
 TINY = {
     'mca': """model = dict(backbone=dict(
     feat_channels=32, stem_block_channels=((16, ), (32, 32))))""",
@@ -40,6 +42,8 @@ TINY = {
     head=dict(in_channels=8))""",
     'res18': """model = dict(backbone=dict(base_channels=8),
              head=dict(in_channels=64, deconv_out_channels=(16, 16, 16)))""",
+    'sg': """model = dict(backbone=dict(
+    feat_channels=16, stem_block_channels=((8, ), (16, 16))))""",
 }
 OUTPUTS = {
     'mca': ['stage0', 'stage1'],
@@ -47,6 +51,7 @@ OUTPUTS = {
     'mspn': [f'stage{s}_unit{u}' for s in range(2) for u in range(4)],
     'hrnet': ['heatmaps'],
     'res18': ['heatmaps'],
+    'sg': ['stage0', 'stage1'],
 }
 
 
@@ -90,7 +95,7 @@ def make_checkpoint(arch: str, tmp_path: Path):
     return config, checkpoint
 
 
-@pytest.mark.parametrize('arch', ['mca', 'cpn', 'mspn', 'hrnet', 'res18'])
+@pytest.mark.parametrize('arch', list(SYNTHETIC))
 def test_export_matches_pytorch(arch, tmp_path, capsys):
     config, checkpoint = make_checkpoint(arch, tmp_path)
     out = tmp_path / f'{arch}.onnx'
