@@ -1,7 +1,7 @@
-# Quick-start model for `make demo`: MMPose's stock SimpleBaseline top-down
-# heatmap model (ResNet + deconv head) shrunk to a half-width ResNet-18 at
-# 128x96, trained from scratch on the synthetic COCO set
-# (tools/make_synthetic_coco.py).
+# Stock-model baseline on the synthetic COCO set (make_synthetic_coco.py):
+# MMPose's SimpleBaseline top-down heatmap model (ResNet + deconv head) shrunk
+# to a half-width ResNet-18 at 128x96, trained from scratch; the tests' small
+# end-to-end model. `make demo` trains the attention hourglass instead.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_res50_8xb64-210e_coco-256x192.py',
