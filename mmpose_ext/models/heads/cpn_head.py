@@ -11,11 +11,9 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.structures import PixelData
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.backbones.resnet import Bottleneck
 from mmpose.models.heads.base_head import BaseHead
-from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (
@@ -26,6 +24,8 @@ from mmpose.utils.typing import (
     Predictions,
 )
 from torch import Tensor, nn
+
+from .heatmap_head_utils import level_targets, predict_final_heatmaps
 
 __all__ = ['CPNHead']
 
@@ -367,47 +367,9 @@ class CPNHead(BaseHead):
             ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
             ``output_heatmaps`` is set.
         """
-        if test_cfg.get('flip_test', False):
-            _feats, _feats_flip = feats
-            flip_indices = batch_data_samples[0].metainfo['flip_indices']
-            heatmaps = self.forward(_feats)[1]
-            heatmaps_flip = flip_heatmaps(
-                self.forward(_feats_flip)[1],
-                flip_mode=test_cfg.get('flip_mode', 'heatmap'),
-                flip_indices=flip_indices,
-                shift_heatmap=test_cfg.get('shift_heatmap', False))
-            heatmaps = (heatmaps + heatmaps_flip) * 0.5
-        else:
-            heatmaps = self.forward(feats)[1]
-
-        preds = self.decode(heatmaps)
-        if test_cfg.get('output_heatmaps', False):
-            return preds, [PixelData(heatmaps=hm) for hm in heatmaps.detach()]
-        return preds
-
-    def _targets(self, batch_data_samples: OptSampleList
-                 ) -> Tuple[Tensor, Tensor]:
-        """Targets ``[B, L, K, H, W]`` and weights ``[B, L, K]``."""
-        K = self.out_channels
-        heatmaps = torch.stack(
-            [d.gt_fields.heatmaps for d in batch_data_samples])
-        weights = torch.cat([
-            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
-        ])
-        B, C, H, W = heatmaps.shape
-        if C % K:
-            raise ValueError(
-                f'target heatmaps have {C} channels, not a multiple of '
-                f'out_channels={K}: does the codec encode {K} keypoints?')
-        L = C // K
-        heatmaps = heatmaps.view(B, L, K, H, W)
-        if weights.dim() == 2:  # single-level codecs pack [N, K]
-            weights = weights[:, None].expand(B, L, K)
-        if weights.shape != (B, L, K):
-            raise ValueError(
-                f'keypoint weights of shape {tuple(weights.shape)} do not '
-                f'match {L} target levels of {K} keypoints')
-        return heatmaps, weights
+        return predict_final_heatmaps(
+            lambda x: self.forward(x)[1], self.decode, feats,
+            batch_data_samples, test_cfg)
 
     def _resolve_levels(self, num_levels: int) -> Tuple[List[int], int]:
         """``global_levels`` and ``refine_level`` resolved against ``L``."""
@@ -441,7 +403,8 @@ class CPNHead(BaseHead):
             dict: ``loss_global`` (mean over the GlobalNet levels),
             ``loss_refine`` and ``acc_pose``.
         """
-        targets, weights = self._targets(batch_data_samples)
+        targets, weights = level_targets(batch_data_samples,
+                                         self.out_channels)
         global_levels, refine_level = self._resolve_levels(targets.shape[1])
         global_heatmaps, refine_heatmaps = self.forward(feats)
         if refine_heatmaps.shape[-2:] != targets.shape[-2:]:

@@ -4,6 +4,8 @@ import torch
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 
+from mmpose_ext.models.heads.heatmap_head_utils import level_targets
+
 MSRA = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16),
             sigma=2)
 MULTI = dict(type='MultiLevelHeatmap', input_size=(48, 64),
@@ -91,7 +93,7 @@ def test_supervision_follows_level_map(topdown_batch):
     batch = topdown_batch(MULTI)
     head = build_head(num_stages=2, num_units=4, heatmap_inputs=True,
                       decoder=MULTI)
-    targets, _ = head._targets(batch['data_samples'])
+    targets, _ = level_targets(batch['data_samples'], 17)
     level_map = head.loss_module.get_level_map(targets.shape[1])
     assert level_map == [[0, 1, 2, 3], [1, 2, 3, 4]]  # MSPN's rule
     feats = [[targets[:, level_map[s][j]] for j in range(4)]
