@@ -9,7 +9,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 RES18 = ROOT / 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py'
 MCA = ROOT / 'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py'
-CPN = ROOT / 'configs/cpn/cpn_res50_synthetic-coco-128x96.py'
+CPN = ROOT / 'configs/cpn/cpn_res18_synthetic-coco-128x96.py'
 # narrow variants, run at 64x64 (--input-shape): milliseconds per step
 TINY_RES18 = f"""_base_ = ['{RES18}']
 model = dict(backbone=dict(base_channels=8),

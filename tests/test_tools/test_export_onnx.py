@@ -14,7 +14,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = {
     'mca': 'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py',
-    'cpn': 'configs/cpn/cpn_res50_synthetic-coco-128x96.py',
+    'cpn': 'configs/cpn/cpn_res18_synthetic-coco-128x96.py',
     'mspn': 'configs/mspn/mspn50-2stage_synthetic-coco-128x96.py',
     'hrnet': 'configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py',
     'res18': 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py',

@@ -46,7 +46,7 @@ def run_tool(tool, *args):
 @pytest.mark.parametrize('config', [
     'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py',
     'configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py',
-    'configs/cpn/cpn_res50_synthetic-coco-128x96.py',
+    'configs/cpn/cpn_res18_synthetic-coco-128x96.py',
 ])
 def test_train_evaluate_test(config, synthetic_coco, tmp_path):
     work_dir = tmp_path / 'work'

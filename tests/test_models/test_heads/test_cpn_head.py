@@ -214,11 +214,11 @@ def test_in_topdown_pose_estimator(topdown_batch):
 
 
 def test_synthetic_config_builds():
-    cfg = Config.fromfile('configs/cpn/cpn_res50_synthetic-coco-128x96.py')
+    cfg = Config.fromfile('configs/cpn/cpn_res18_synthetic-coco-128x96.py')
     assert cfg.model.backbone.init_cfg is None
     model = MODELS.build(cfg.model)
     assert type(model.head).__name__ == 'CPNHead'
-    assert model.head.in_channels == RES50
+    assert model.head.in_channels == (32, 64, 128, 256)  # ResNet-18 / 2
     assert model.head.global_levels == (0, 1, 2, 3)
     assert model.head.decoder.kernel_sizes == (9, 7, 5, 3)
 
