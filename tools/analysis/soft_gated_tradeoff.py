@@ -18,7 +18,8 @@ in this process, alternating timed windows, batch 2) and, for the
 synthetic pair, the CocoMetric AP on the synthetic val set after the same
 training budget (each config's 12-epoch schedule, run through
 ``tools/train.py`` into ``WORK_DIR/NAME``; the AP of the last validation).
-``--skip-train`` reads the AP of earlier runs in ``WORK_DIR`` instead.
+``--skip-train`` reads the AP of earlier runs in ``WORK_DIR`` instead;
+``--no-ap`` leaves the AP column out (size and speed only, ~5 min).
 The markdown table is printed and, with ``--out``, written to a file.
 """
 import argparse
@@ -62,6 +63,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='where the synthetic training runs go')
     parser.add_argument('--skip-train', action='store_true',
                         help='read the AP of earlier runs in --work-dir')
+    parser.add_argument('--no-ap', action='store_true',
+                        help='size and speed only: no training, no AP')
     parser.add_argument('--threads', type=int, default=2,
                         help='torch threads for the throughput benchmark')
     parser.add_argument('--windows', type=int, default=5,
@@ -112,7 +115,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
             size = complexity.measure(str(ROOT / cfg), device='cpu')
             res = report['results'][key]
             ap = None
-            if with_ap:
+            if with_ap and not args.no_ap:
                 work_dir = args.work_dir / run_name(cfg)
                 if not args.skip_train:
                     train(cfg, work_dir)
@@ -130,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         'img/s | synthetic AP |', '|---|---|---|---|---|---|---|'
     ]
     for row in rows:
-        ap = '—' if row['ap'] is None else f'{row["ap"]:.3f}'
+        ap = 'not run' if row['ap'] is None else f'{row["ap"]:.3f}'
         lines.append(
             f'| {row["label"]} | `{Path(row["config"]).name}` | '
             f'{row["params"] / 1e6:.2f} M | {row["flops"] / 1e9:.2f} G | '
