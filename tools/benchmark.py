@@ -55,7 +55,6 @@ import copy
 import ctypes
 import ctypes.util
 import gc
-import importlib.util
 import json
 import resource
 import statistics
@@ -85,21 +84,15 @@ from mmpose.apis.inference import dataset_meta_from_config  # noqa: E402
 from mmpose.datasets.datasets.utils import parse_pose_metainfo  # noqa: E402
 from mmpose.registry import MODELS  # noqa: E402
 
-from mmpose_ext.utils import CpuAmpOptimWrapper  # noqa: E402
+from mmpose_ext.utils import (  # noqa: E402
+    CpuAmpOptimWrapper,
+    config_input_size,
+    describe_model,
+)
 
 MODES = ('train', 'test')
 
 
-def _load_model_complexity():
-    """``tools/analysis/model_complexity.py`` (for its config helpers)."""
-    path = ROOT / 'tools' / 'analysis' / 'model_complexity.py'
-    spec = importlib.util.spec_from_file_location('model_complexity', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-complexity = _load_model_complexity()
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -314,7 +307,7 @@ class Bench:
         cfg = Config.fromfile(config)
         self.label, self.config = label, config
         if input_shape is None:
-            self.input_size = complexity.config_input_size(cfg)  # (w, h)
+            self.input_size = config_input_size(cfg)  # (w, h)
         else:
             self.input_size = (input_shape[1], input_shape[0])
         decoder = cfg.model.get('head', {}).get('decoder')
@@ -329,7 +322,7 @@ class Bench:
                                      seed)
         self.optim_wrapper = build_optimizer(self.model, cfg)
         self.params = sum(p.numel() for p in self.model.parameters())
-        self.summary = complexity.describe_model(cfg.model)
+        self.summary = describe_model(cfg.model)
 
     def train_step(self) -> None:
         self.model.train()

@@ -32,7 +32,6 @@ Example::
 """
 import argparse
 import copy
-import importlib.util
 import json
 import pickle
 import statistics
@@ -53,11 +52,12 @@ try:
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
     import mmpose_ext  # noqa: F401
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmpose.apis import init_model  # noqa: E402
 
 from mmpose_ext.utils import (  # noqa: E402
+    config_input_size,
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
 )
@@ -161,15 +161,6 @@ class HeatmapForward(nn.Module):
 
 
 # -------------------------------------------------------------- export
-def config_input_size(cfg: Config) -> Tuple[int, int]:
-    """``(w, h)`` from the config (see tools/analysis/model_complexity)."""
-    path = ROOT / 'tools' / 'analysis' / 'model_complexity.py'
-    spec = importlib.util.spec_from_file_location('model_complexity', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.config_input_size(cfg)
-
-
 def export(model: nn.Module, inputs: Tensor, out: Path, names: List[str],
            opset: int, dynamic_batch: bool) -> None:
     """Write ``model``'s flattened heatmap outputs to ``out``."""

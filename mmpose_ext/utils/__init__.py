@@ -10,6 +10,7 @@ from .config_checks import (
     check_data_paths,
     check_keypoint_count,
 )
+from .config_summary import config_input_size, describe_model
 from .cpu_amp import CpuAmpOptimWrapper, run_head_in_float32
 from .data_guard import (
     GuardedImageLoading,
@@ -29,7 +30,8 @@ __all__ = [
     'NonFiniteLossError', 'SafeCheckpointHook', 'UnknownComponentError',
     'UnreadableImageError', 'atomic_checkpoint_name',
     'check_component_types', 'check_config', 'check_data_paths',
-    'check_keypoint_count', 'checkpoint_problem',
+    'check_keypoint_count', 'checkpoint_problem', 'config_input_size',
+    'describe_model',
     'explain_refused_checkpoint', 'find_resumable_checkpoint',
     'guard_dataset', 'register_safe_globals', 'run_head_in_float32',
     'trust_checkpoint_pickles'

@@ -8,7 +8,6 @@ the stem, stacking and intermediate supervision of Newell et al.
 (https://arxiv.org/abs/1603.06937), which it builds on. MMPose's
 ``HourglassNet`` has neither the gated blocks nor the concatenating decoder.
 """
-import copy
 from typing import List, Sequence
 
 import torch
@@ -20,16 +19,9 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ..layers.pre_act_bottleneck import PRE_ACT_ORDER
-from .hru_hourglass_net import HRUHourglassNet
+from .hru_hourglass_net import HRUHourglassNet, _build_block
 
 __all__ = ['SoftGatedHourglassNet']
-
-
-def _build_block(cfg: ConfigType, channels: int) -> nn.Module:
-    """Build a size-preserving ``channels -> channels`` block."""
-    cfg = copy.deepcopy(dict(cfg))
-    cfg.update(in_channels=channels, out_channels=channels)
-    return MODELS.build(cfg)
 
 
 class SoftGatedHourglassModule(BaseModule):
@@ -63,14 +55,14 @@ class SoftGatedHourglassModule(BaseModule):
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.depth = depth
-        self.skip_branch = _build_block(block, channels)
+        self.skip_branch = _build_block(block, channels, channels)
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.down_branch = _build_block(block, channels)
+        self.down_branch = _build_block(block, channels, channels)
         if depth > 1:
             self.inner = SoftGatedHourglassModule(depth - 1, channels, block,
                                                   norm_cfg, fuse_kernel_size)
         else:
-            self.inner = _build_block(block, channels)
+            self.inner = _build_block(block, channels, channels)
         self.fuse = ConvModule(
             2 * channels,
             channels,
@@ -78,7 +70,7 @@ class SoftGatedHourglassModule(BaseModule):
             padding=fuse_kernel_size // 2,
             norm_cfg=norm_cfg,
             order=PRE_ACT_ORDER)
-        self.out_block = _build_block(block, channels)
+        self.out_block = _build_block(block, channels, channels)
 
     def forward(self, x: Tensor) -> List[Tensor]:
         """Outputs of the decoder, finest first.
