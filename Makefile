@@ -17,7 +17,8 @@ data: install $(DATA)/annotations/person_keypoints_val.json
 demo: data
 	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
 
-# soft-gated vs plain residual hourglass table of the README (~40 min)
+# soft-gated vs plain residual hourglass table of the README (trains two
+# synthetic models; an estimated 20-25 min on an idle 2-core machine)
 tradeoff: data
 	$(PY) tools/analysis/soft_gated_tradeoff.py --out work_dirs/tradeoff/table.md
 
