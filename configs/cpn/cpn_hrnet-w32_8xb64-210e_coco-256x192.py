@@ -10,7 +10,7 @@ custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
              heatmap_size=(48, 64), kernel_sizes=(15, 11, 9, 7),
-             blur_kernel_size=21, refine='shift')
+             blur_kernel_size=21, refine='shift', peak=255.)
 model = dict(
     backbone=dict(extra=dict(stage4=dict(multiscale_output=True))),
     head=dict(

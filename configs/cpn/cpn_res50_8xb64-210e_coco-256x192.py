@@ -1,10 +1,12 @@
 # CPN (https://arxiv.org/abs/1711.07319): ResNet-50 C2..C5 -> CPNHead
 # (GlobalNet + RefineNet), COCO 256x192. Targets: MultiLevelHeatmap in kernel
-# mode with CPN's Gaussian kernels 15/11/9/7 (released pairing: the widest
-# kernel on the highest-resolution GlobalNet output, see CPNHead), RefineNet
-# against kernel 7 with OHKM top-8; no per-keypoint dataset weights (CPN used
-# none). Test: flip (no one-pixel shift: kernel-mode targets are flip-aligned
-# as in the released test), 21x21 blur and quarter-pixel shift.
+# mode with CPN's Gaussian kernels 15/11/9/7 and peak 255, as released (the
+# outputs end in BN, and unit-peak targets do not train: see CPNHead); the
+# widest kernel on the highest-resolution GlobalNet output (the released
+# pairing); RefineNet against kernel 7 with OHKM top-8; no per-keypoint
+# dataset weights (CPN used none). Test: flip (no one-pixel shift:
+# kernel-mode targets are flip-aligned as in the released test), 21x21 blur
+# and quarter-pixel shift.
 #
 # Schedule (MMPose's stock top-down ResNet schedule, inherited): Adam, lr 5e-4
 # for a total batch of 512 (8 GPUs x 64, auto_scale_lr), linear warm-up over
@@ -18,7 +20,7 @@ custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
              heatmap_size=(48, 64), kernel_sizes=(15, 11, 9, 7),
-             blur_kernel_size=21, refine='shift')
+             blur_kernel_size=21, refine='shift', peak=255.)
 model = dict(
     backbone=dict(out_indices=(0, 1, 2, 3)),
     head=dict(

@@ -10,7 +10,7 @@ custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 codec = dict(type='MultiLevelHeatmap', input_size=(288, 384),
              heatmap_size=(72, 96), kernel_sizes=(23, 17, 13, 9),
-             blur_kernel_size=31, refine='shift')
+             blur_kernel_size=31, refine='shift', peak=255.)
 model = dict(
     backbone=dict(out_indices=(0, 1, 2, 3)),
     head=dict(

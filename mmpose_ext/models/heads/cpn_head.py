@@ -83,6 +83,16 @@ class CPNHead(BaseHead):
     per-level losses are averaged into ``loss_global``; the RefineNet
     output is compared with level ``refine_level`` by ``loss_refine``.
 
+    Target scale: every output ends in BN, as in the released code, so at
+    the start of training each heatmap has unit variance over the batch.
+    Use targets with peak 255 (``MultiLevelHeatmap(..., peak=255.)``, the
+    released code's and ``MegviiHeatmap``'s scale), as all of this
+    package's CPN configs do. With unit-peak targets, whose mean square is
+    about 1e-3, the loss is dominated by shrinking that variance and the
+    localisation signal is lost: the synthetic config fits a fixed batch
+    in about 10 steps at peak 255 and not at all in the same steps at peak
+    1 (``tests/test_models/test_heads/test_cpn_head.py``).
+
     About the pairing: with the CPN codec ``kernel_sizes=(15, 11, 9, 7)``
     the default ``global_levels=(0, 1, 2, 3)`` pairs the widest kernel (15)
     with the highest-resolution output (C2) and the narrowest (7) with C5,
