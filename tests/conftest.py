@@ -78,3 +78,62 @@ def make_topdown_batch(codec: Optional[dict],
 def topdown_batch():
     """The :func:`make_topdown_batch` factory."""
     return make_topdown_batch
+
+
+def fit_fixed_batch(config: str,
+                    steps: int,
+                    codec_overrides: Optional[dict] = None,
+                    lr: float = 2e-3,
+                    batch_size: int = 8) -> List[float]:
+    """Train a config's model on one fixed batch; its ``acc_pose`` per step.
+
+    The batch is packed by :func:`make_topdown_batch` with the encoder of
+    the config's ``GenerateTarget`` step at its input size; the model is
+    built from ``config`` with seed 0 and trained with Adam. A model that
+    learns to localise reaches an accuracy near 1 within tens of steps; one
+    stuck on predicting empty heatmaps does not, however far its loss falls.
+
+    Args:
+        config (str): Config path, relative to the repository root.
+        steps (int): Optimisation steps.
+        codec_overrides (dict, optional): Keys replaced in both the encoder
+            and the head's decoder.
+        lr (float): Adam learning rate.
+        batch_size (int): Samples in the batch.
+
+    Returns:
+        list[float]: ``acc_pose`` of every step (before its update).
+    """
+    from mmengine.config import Config
+    from mmpose.registry import MODELS
+
+    cfg = Config.fromfile(config)
+    codec = next(t['encoder'] for t in cfg.train_dataloader.dataset.pipeline
+                 if t['type'] == 'GenerateTarget')
+    codec = dict(codec, **(codec_overrides or {}))
+    if codec_overrides:
+        cfg.model.head.decoder = dict(cfg.model.head.decoder,
+                                      **codec_overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    batch = model.data_preprocessor(
+        make_topdown_batch(codec, input_size=codec['input_size'],
+                           batch_size=batch_size), training=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    accs = []
+    for _ in range(steps):
+        losses = model(**batch, mode='loss')
+        loss = sum(v for k, v in losses.items() if k.startswith('loss'))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        accs.append(float(losses['acc_pose']))
+    return accs
+
+
+@pytest.fixture
+def fit_config_on_batch():
+    """The :func:`fit_fixed_batch` helper."""
+    return fit_fixed_batch

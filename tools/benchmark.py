@@ -88,6 +88,7 @@ from mmpose_ext.utils import (  # noqa: E402
     CpuAmpOptimWrapper,
     config_input_size,
     describe_model,
+    median_interval,
 )
 
 MODES = ('train', 'test')
@@ -400,6 +401,7 @@ def ratios(results: Dict[str, dict], modes: Sequence[str]) -> dict:
         out[mode] = dict(
             throughput_ratio=a['images_per_s'] / b['images_per_s'],
             median_window_ratio=statistics.median(per_window),
+            median_window_ratio_95ci=median_interval(per_window),
             window_ratios=per_window)
     return out
 
@@ -433,6 +435,10 @@ def print_report(report: dict) -> None:
               f'{r["throughput_ratio"]:.3f} (ratio of the medians), '
               f'{r["median_window_ratio"]:.3f} (median of the per-window '
               f'ratios: {spread})')
+        if r['median_window_ratio_95ci'] is not None:
+            low, high = r['median_window_ratio_95ci']
+            print(f'  95% confidence interval of the median per-window '
+                  f'ratio: {low:.3f} to {high:.3f}')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:

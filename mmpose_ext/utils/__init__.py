@@ -24,6 +24,7 @@ from .safe_checkpoint import (
     checkpoint_problem,
     find_resumable_checkpoint,
 )
+from .stats import median_interval
 
 __all__ = [
     'CpuAmpOptimWrapper', 'FiniteLossHook', 'GuardedImageLoading',
@@ -33,6 +34,7 @@ __all__ = [
     'check_keypoint_count', 'checkpoint_problem', 'config_input_size',
     'describe_model',
     'explain_refused_checkpoint', 'find_resumable_checkpoint',
-    'guard_dataset', 'register_safe_globals', 'run_head_in_float32',
+    'guard_dataset', 'median_interval', 'register_safe_globals',
+    'run_head_in_float32',
     'trust_checkpoint_pickles'
 ]

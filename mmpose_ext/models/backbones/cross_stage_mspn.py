@@ -37,9 +37,19 @@ NUM_UNITS = 4  # one up-sampling unit per ResNet layer
 class UpsampleUnit(BaseModule):
     """One unit of MSPN's up-sampling path.
 
-    ``relu(BN(conv1x1(skip)) + BN(conv1x1(upsample(prev))))``, the second
+    ``relu(BN(conv1x1(skip)) + upsample(BN(conv1x1(prev))))``, the second
     term only when there is a coarser previous unit; the upsampling is
     bilinear with ``align_corners=True`` as in the authors' code.
+
+    The authors' code (and MMPose's ``MSPN``) upsamples first and then
+    applies the 1x1 conv + BN. In inference both orders give the same map:
+    the conv and the BN are per-pixel affine maps, which commute with
+    bilinear interpolation (its weights sum to 1). Running them at the
+    coarse size costs a quarter of the multiply-adds; in training only the
+    BN's batch statistics differ, taken over the coarse map's pixels
+    instead of their interpolations (as ``CPNHead`` does for GlobalNet's
+    top-down path). MMPose's weights still map one to one
+    (:func:`convert_mmpose_mspn_state_dict`).
 
     Args:
         in_channels (int): Channels of the skip (down-sampling) feature.
@@ -63,10 +73,11 @@ class UpsampleUnit(BaseModule):
         output (or ``None``) -> ``[B, C_unit, h, w]``."""
         out = self.in_skip(skip)
         if self.up_conv is not None:
-            prev = F.interpolate(
-                prev, size=skip.shape[-2:], mode='bilinear',
+            # conv + BN at the coarse size, then upsampling: the same map
+            # in inference at a quarter of the cost (see the class doc)
+            out += F.interpolate(
+                self.up_conv(prev), size=skip.shape[-2:], mode='bilinear',
                 align_corners=True)
-            out += self.up_conv(prev)  # BN's backward keeps no output
         return self.relu(out)
 
 
@@ -162,8 +173,9 @@ class CrossStageMSPN(BaseBackbone):
     (``layer1`` to ``layer4`` of MMPose's ``ResNet`` of the given depth)
     and an up-sampling path of 4 units with ``unit_channels`` channels,
     coarse to fine: unit ``j`` adds 1x1 conv + BN of ResNet layer
-    ``4 - j``'s output and 1x1 conv + BN of the bilinearly upsampled unit
-    ``j - 1``, then applies ReLU. Between two stages a
+    ``4 - j``'s output and unit ``j - 1`` through 1x1 conv + BN, upsampled
+    bilinearly (conv before upsampling: see ``UpsampleUnit``), then applies
+    ReLU. Between two stages a
     :class:`~mmpose_ext.models.layers.CrossStageAggregation` adds the
     previous stage's down- and up-sampling features to the next stage's
     ResNet layer outputs and turns its finest unit into the next stage's

@@ -239,3 +239,16 @@ def smoke():
     missing = [n for n, p in net.named_parameters() if p.grad is None]
     assert not missing, missing
     assert net.attention_maps[1]['parts'].shape == (2, 5, 16, 16)
+
+
+def test_synthetic_plain_hourglass_localises_a_fixed_batch(
+        fit_config_on_batch):
+    """Regression test of a training failure: with PyTorch's default init
+    of the heatmap convs the plain hourglass stalled on empty heatmaps
+    (acc_pose 0.13 after 30 steps here, AP 0.000 after 12 epochs); started
+    at std 0.001 it localises."""
+    accs = fit_config_on_batch(
+        'configs/hourglass/td-hm_res-hourglass_synthetic-coco-128x96.py',
+        steps=30)
+    assert accs[0] < 0.2
+    assert max(accs[-3:]) > 0.5, accs

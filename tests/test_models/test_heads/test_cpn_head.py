@@ -17,6 +17,7 @@ HRNET_W32 = (32, 64, 128, 256)
 # the feature ladder of a 64x48 input at strides 4, 8, 16, 32 (as ResNet
 # and HRNet produce it: 48 / 32 rounds up to 2)
 SIZES = ((16, 12), (8, 6), (4, 3), (2, 2))
+SYNTHETIC = 'configs/cpn/cpn_res18_synthetic-coco-128x96.py'
 
 
 def build_head(in_channels=SMALL, **kwargs):
@@ -214,7 +215,7 @@ def test_in_topdown_pose_estimator(topdown_batch):
 
 
 def test_synthetic_config_builds():
-    cfg = Config.fromfile('configs/cpn/cpn_res18_synthetic-coco-128x96.py')
+    cfg = Config.fromfile(SYNTHETIC)
     assert cfg.model.backbone.init_cfg is None
     model = MODELS.build(cfg.model)
     assert type(model.head).__name__ == 'CPNHead'
@@ -224,39 +225,16 @@ def test_synthetic_config_builds():
     assert model.head.decoder.peak == 255.
 
 
-def _fit_synthetic_cpn(make_batch, peak: float, steps: int) -> list:
-    """RefineNet ``acc_pose`` while the synthetic config's model (its codec
-    with ``peak``) fits one fixed pipeline-packed batch with Adam."""
-    cfg = Config.fromfile('configs/cpn/cpn_res18_synthetic-coco-128x96.py')
-    codec = dict(cfg.model.head.decoder, peak=peak)
-    cfg.model.head.decoder = codec
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.train()
-    batch = make_batch(codec, input_size=codec['input_size'],
-                               batch_size=8)
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    accs = []
-    for _ in range(steps):
-        losses = model(**model.data_preprocessor(batch, training=True),
-                       mode='loss')
-        optimizer.zero_grad()
-        (losses['loss_global'] + losses['loss_refine']).backward()
-        optimizer.step()
-        accs.append(float(losses['acc_pose']))
-    return accs
-
-
-def test_synthetic_config_localises_a_fixed_batch(topdown_batch):
+def test_synthetic_config_localises_a_fixed_batch(fit_config_on_batch):
     """Regression test of a training failure: the head's output convs end
     in BN (as CPN's), so unit-peak targets (mean square ~1e-3) are dwarfed
     by the BN's unit output variance and the model barely localises; with
     the released peak 255 it fits a fixed batch within a few steps."""
-    accs = _fit_synthetic_cpn(topdown_batch, peak=255., steps=12)
+    accs = fit_config_on_batch(SYNTHETIC, steps=12)
     assert accs[0] < 0.2  # chance level at the start
     assert max(accs[-3:]) > 0.8
-    unit_peak = _fit_synthetic_cpn(topdown_batch, peak=1., steps=12)
+    unit_peak = fit_config_on_batch(
+        SYNTHETIC, steps=12, codec_overrides=dict(peak=1.))
     assert max(unit_peak[-3:]) < 0.5
 
 
