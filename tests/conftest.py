@@ -1,11 +1,14 @@
-"""Shared fixtures: batches packed by MMPose's own top-down pipeline."""
+"""Shared fixtures: batches packed by MMPose's own top-down pipeline, and
+training a config's model on one such batch."""
 from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
 import mmpose_ext  # noqa: F401  (registers components)
 
@@ -104,9 +107,6 @@ def fit_fixed_batch(config: str,
     Returns:
         list[float]: ``acc_pose`` of every step (before its update).
     """
-    from mmengine.config import Config
-    from mmpose.registry import MODELS
-
     cfg = Config.fromfile(config)
     codec = next(t['encoder'] for t in cfg.train_dataloader.dataset.pipeline
                  if t['type'] == 'GenerateTarget')

@@ -94,8 +94,6 @@ from mmpose_ext.utils import (  # noqa: E402
 MODES = ('train', 'test')
 
 
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],

@@ -19,7 +19,7 @@ synthetic pair, the CocoMetric AP on the synthetic val set after the same
 training budget (each config's 12-epoch schedule, run through
 ``tools/train.py`` into ``WORK_DIR/NAME``; the AP of the last validation).
 ``--skip-train`` reads the AP of earlier runs in ``WORK_DIR`` instead;
-``--no-ap`` leaves the AP column out (size and speed only, ~5 min).
+``--no-ap`` leaves the AP column out (size and speed only, ~2 min).
 The markdown table is printed and, with ``--out``, written to a file.
 """
 import argparse
