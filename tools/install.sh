@@ -25,9 +25,28 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
 fi
 
 [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
-pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
+# No pip cache: the torch wheels alone would keep ~3 GB of downloads beside the
+# ~6 GB they install to (KEEP_PIP_CACHE=1 keeps pip's default cache).
+nocache=--no-cache-dir
+[ "${KEEP_PIP_CACHE:-0}" = 1 ] && nocache=
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check $nocache "$@"; }
 # Every install honours the pins (numpy 1, opencv 4.11, torch 2.14.1, ...).
 pipi() { pip install -c requirements/constraints.txt "$@"; }
+
+# torch 2.14.1 from PyPI is a CUDA build: with its nvidia-* wheels it takes about
+# 6 GB in the venv. Fail up front, naming the shortfall, rather than with pip's
+# ENOSPC half-way through an install.
+NEED_MB=${INSTALL_NEED_MB:-7000}
+if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+    for dir in "$VENV" "${TMPDIR:-/tmp}"; do
+        free_mb=$(df -Pm "$dir" | awk 'NR == 2 {print $4}')
+        if [ "$free_mb" -lt "$NEED_MB" ]; then
+            log "error: $dir has ${free_mb} MB free; installing torch needs about ${NEED_MB} MB" \
+                "(set INSTALL_NEED_MB to override)" >&2
+            exit 1
+        fi
+    done
+fi
 
 log "torch + torchvision ($TORCH_SPEC)"
 # shellcheck disable=SC2086
