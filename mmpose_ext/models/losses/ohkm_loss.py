@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor, nn
 
+from .heatmap_loss_utils import check_heatmap_inputs
+
 _CRITERIA = ('mse', 'l1', 'smooth_l1')
 
 
@@ -93,16 +95,9 @@ class OHKMLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if pred.shape != target.shape or pred.dim() != 4:
-            raise ValueError('pred and target must both be [B, K, H, W], '
-                             f'got {tuple(pred.shape)} and '
-                             f'{tuple(target.shape)}')
+        check_heatmap_inputs(pred, target, keypoint_weights)
         if keypoint_weights is None:
             keypoint_weights = pred.new_ones(pred.shape[:2])
-        elif keypoint_weights.shape != pred.shape[:2]:
-            raise ValueError('keypoint_weights must be [B, K] = '
-                             f'{tuple(pred.shape[:2])}, got '
-                             f'{tuple(keypoint_weights.shape)}')
 
         losses = self.per_keypoint(pred, target)  # [B, K]
         if self.use_target_weight:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from mmpose.registry import MODELS
 from torch import Tensor, nn
 
+from .heatmap_loss_utils import check_heatmap_inputs
+
 _AVERAGES = ('all', 'valid')
 
 
@@ -98,15 +100,7 @@ class WeightedHeatmapMSELoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if pred.shape != target.shape or pred.dim() != 4:
-            raise ValueError('pred and target must both be [B, K, H, W], '
-                             f'got {tuple(pred.shape)} and '
-                             f'{tuple(target.shape)}')
-        if (keypoint_weights is not None
-                and keypoint_weights.shape != pred.shape[:2]):
-            raise ValueError('keypoint_weights must be [B, K] = '
-                             f'{tuple(pred.shape[:2])}, got '
-                             f'{tuple(keypoint_weights.shape)}')
+        check_heatmap_inputs(pred, target, keypoint_weights)
         B, K, H, W = pred.shape
         # per-keypoint sum over H, W of the unweighted squared error
         err = (pred - target).pow(2).sum(dim=(2, 3))  # [B, K]

@@ -124,6 +124,11 @@ class MultiContextAttention(BaseModule):
     upsampling) and ``'parts'`` ``[B, K, H, W]`` (``None`` in holistic
     mode).
 
+    The 1x1 ``predictor`` starts at std 0.001 with zero bias, as the last
+    conv of MMPose's heatmap heads: with PyTorch's default init the
+    synthetic demo config learned far slower (0.477 against 0.640 AP after
+    its 12 epochs, README).
+
     Args:
         in_channels (int | Sequence[int]): Channels of the selected feature
             maps, the main map first; an int means one map, or the same
@@ -210,6 +215,13 @@ class MultiContextAttention(BaseModule):
         self.parts = CRFAttention(in_channels[0], num_keypoints, kernel_size,
                                   num_iters) if part_attention else None
         self.predictor = nn.Conv2d(in_channels[0], num_keypoints, 1)
+        # As MMPose's heatmap heads initialise their last conv (and
+        # HRUHourglassNet its attention-free heatmap convs): outputs start
+        # near the near-zero targets. With PyTorch's default init the
+        # synthetic demo config fits a fixed batch to acc_pose 0.59 in 30
+        # steps, against 1.0 with this one.
+        nn.init.normal_(self.predictor.weight, std=0.001)
+        nn.init.zeros_(self.predictor.bias)
 
     def _select(self, feats: Union[Tensor, Sequence[Tensor]]
                 ) -> List[Tensor]:

@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
+from pre_act_reference import bn_relu, randomize_norms
 from torch import nn
 
 from mmpose_ext.models.layers import SoftGatedBlock
@@ -10,16 +11,7 @@ from mmpose_ext.models.layers import SoftGatedBlock
 def build(**kwargs):
     cfg = dict(type='SoftGatedBlock', in_channels=16, out_channels=16)
     cfg.update(kwargs)
-    block = MODELS.build(cfg)
-    # random BN statistics so that eval-mode BN is not the identity
-    for m in block.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            with torch.no_grad():
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.5, 0.5)
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 1.5)
-    return block.eval()
+    return randomize_norms(MODELS.build(cfg)).eval()
 
 
 def conv_branch_reference(block, x):
@@ -27,11 +19,8 @@ def conv_branch_reference(block, x):
     outs = []
     for unit, stride in zip((block.conv1, block.conv2, block.conv3),
                             (block.stride, 1, 1)):
-        bn = unit.norm
-        x = F.relu(F.batch_norm(x, bn.running_mean, bn.running_var,
-                                bn.weight, bn.bias, training=False,
-                                eps=bn.eps))
-        x = F.conv2d(x, unit.conv.weight, stride=stride, padding=1)
+        x = F.conv2d(bn_relu(x, unit.norm), unit.conv.weight, stride=stride,
+                     padding=1)
         outs.append(x)
     return torch.cat(outs, dim=1)
 

@@ -260,6 +260,22 @@ def test_errors_name_the_problem():
         build_neck().forward_parts(torch.rand(1, 16, 8, 8))
 
 
+def test_synthetic_demo_config_localises_a_fixed_batch(fit_config_on_batch):
+    """The predictor starts at std 0.001 with zero bias, as MMPose's heads:
+    with PyTorch's default init the demo config reached acc_pose 0.59
+    after 30 steps on this batch (1.0 with the small init) and 0.477 AP
+    after its 12 epochs (0.640 with the small init)."""
+    neck = build_neck(in_channels=64, num_keypoints=17)
+    weight = neck.predictor.weight
+    assert weight.std().item() == pytest.approx(0.001, rel=0.1)
+    assert not neck.predictor.bias.any()
+    accs = fit_config_on_batch(
+        'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py',
+        steps=30)
+    assert accs[0] < 0.2
+    assert max(accs[-3:]) > 0.9, accs
+
+
 def smoke():
     """Registry smoke test (run by tests/test_registry.py)."""
     neck = build_neck(in_channels=(8, 8), part_attention=True)
