@@ -1,47 +1,12 @@
 # MMPose's 1-stage MSPN-50 (COCO, 256x192) built from this package's
-# components; everything else (data, schedule, Adam 5e-3, flip test) is
-# MMPose's config:
-# - backbone: CrossStageMSPN with one stage (no cross-stage aggregation) and
-#   MSPN's per-unit heatmap predictors, the same parameters as MMPose's
-#   MSPN + MSPNHead;
-# - head: MultiStageHeatmapHead with CoarseToFineLoss's defaults: unit j of
-#   the (final) stage against target level j + 1; MSE over labelled
-#   keypoints (weight 0.25) for the three coarse units, OHKM top-8 (weight
-#   1.0) for the finest;
-# - targets: the five levels of the multi-stage configs (kernels 15, 11, 9,
-#   7, 5, peak 255 as MegviiHeatmap) from one MultiLevelHeatmap; levels 1-4
-#   are MMPose's 1-stage kernels 11, 9, 7, 5 (level 0 goes unused). Decoding
-#   blurs with the finest kernel and shifts a quarter pixel, as
-#   MegviiHeatmap does.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_mspn50_8xb32-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+# components: the recipe of mspn50-2stage_8xb32-210e_coco-256x192.py (see
+# there) with one stage, so no cross-stage aggregation, and the final
+# stage's units j against target levels j + 1 (kernels 11, 9, 7, 5, as
+# MMPose's 1-stage config; level 0 goes unused). MMPose's mspn50 config
+# differs from its 2xmspn50 one only in the model and codec, which the
+# 2-stage config replaces entirely.
+_base_ = './mspn50-2stage_8xb32-210e_coco-256x192.py'
 
 num_stages = 1
-codec = None  # the base's list of MegviiHeatmap encoders, replaced by:
-multilevel_codec = dict(
-    type='MultiLevelHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
-    kernel_sizes=(15, 11, 9, 7, 5), peak=255., blur_kernel_size=5,
-    refine='shift')
-model = dict(
-    backbone=dict(
-        _delete_=True, type='CrossStageMSPN', depth=50,
-        num_stages=num_stages, unit_channels=256, num_keypoints=17,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet50')),
-    head=dict(
-        _delete_=True, type='MultiStageHeatmapHead', in_channels=17,
-        out_channels=17, num_stages=num_stages, num_units=4,
-        heatmap_inputs=True, decoder=multilevel_codec))
-
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=multilevel_codec['input_size']),
-    dict(type='GenerateTarget', encoder=multilevel_codec),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+model = dict(backbone=dict(num_stages=num_stages),
+             head=dict(num_stages=num_stages))

@@ -4,4 +4,6 @@
 # one only in the model, which the 2-stage config replaces entirely.
 _base_ = './mspn50-2stage_8xb32-210e_coco-256x192.py'
 
-model = dict(backbone=dict(num_stages=3), head=dict(num_stages=3))
+num_stages = 3
+model = dict(backbone=dict(num_stages=num_stages),
+             head=dict(num_stages=num_stages))
