@@ -24,3 +24,7 @@ train_pipeline = [
     dict(type='PackPoseInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# The base's codec is an MSRAHeatmap: replace it rather than merge into it
+# (the pipeline and decoder above keep the dict without `_delete_`).
+codec = dict(codec, _delete_=True)

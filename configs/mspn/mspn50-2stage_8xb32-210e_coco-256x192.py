@@ -17,8 +17,7 @@ _base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
 custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 num_stages = 2
-codec = None  # the base's list of MegviiHeatmap encoders, replaced by:
-multilevel_codec = dict(
+codec = dict(
     type='MultiLevelHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
     kernel_sizes=(15, 11, 9, 7, 5), peak=255., blur_kernel_size=5,
     refine='shift')
@@ -31,7 +30,7 @@ model = dict(
     head=dict(
         _delete_=True, type='MultiStageHeatmapHead', in_channels=17,
         out_channels=17, num_stages=num_stages, num_units=4,
-        heatmap_inputs=True, decoder=multilevel_codec))
+        heatmap_inputs=True, decoder=codec))
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -39,8 +38,13 @@ train_pipeline = [
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=multilevel_codec['input_size']),
-    dict(type='GenerateTarget', encoder=multilevel_codec),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# The base's codec is a list of MegviiHeatmap encoders: replace it rather
+# than merge into it (the pipeline and decoder above keep the dict without
+# `_delete_`).
+codec = dict(codec, _delete_=True)

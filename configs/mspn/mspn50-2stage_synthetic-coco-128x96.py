@@ -20,26 +20,26 @@ default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=2, max_keep_ckpts=1))
 randomness = dict(seed=0)
 
-multilevel_codec = dict(
+codec = dict(
     type='MultiLevelHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
     kernel_sizes=(15, 11, 9, 7, 5), peak=255., blur_kernel_size=5,
     refine='shift')
 model = dict(backbone=dict(init_cfg=None),
-             head=dict(decoder=dict(_delete_=True, **multilevel_codec)))
+             head=dict(decoder=dict(_delete_=True, **codec)))
 
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=multilevel_codec['input_size']),
-    dict(type='GenerateTarget', encoder=multilevel_codec),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=multilevel_codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
 train_dataloader = dict(

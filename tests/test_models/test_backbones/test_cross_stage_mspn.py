@@ -298,7 +298,7 @@ def test_synthetic_config_model_trains(topdown_batch):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    codec = cfg.multilevel_codec
+    codec = cfg.codec
     batch = topdown_batch(codec, input_size=codec['input_size'],
                           batch_size=2)
     # the config's learning rate; the loss falls slowly at first as the
