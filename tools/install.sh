@@ -34,18 +34,30 @@ pip() { "$VENV/bin/python" -m pip --disable-pip-version-check $nocache "$@"; }
 pipi() { pip install -c requirements/constraints.txt "$@"; }
 
 # torch 2.14.1 from PyPI is a CUDA build: with its nvidia-* wheels it takes about
-# 6 GB in the venv. Fail up front, naming the shortfall, rather than with pip's
-# ENOSPC half-way through an install.
+# 6.2 GB in the venv, and pip keeps the ~2.8 GB of wheels it downloads in $TMPDIR
+# until it has installed them. Fail up front, naming the shortfall, rather than
+# with pip's ENOSPC half-way through an install.
 NEED_MB=${INSTALL_NEED_MB:-7000}
+TMP_NEED_MB=${INSTALL_TMP_NEED_MB:-3000}
+free_mb() { df -Pm "$1" | awk 'NR == 2 {print $4}'; }
+device() { df -P "$1" | awk 'NR == 2 {print $1}'; }
+need_space() {  # directory, MB, override variable
+    local free
+    free=$(free_mb "$1")
+    if [ "$free" -lt "$2" ]; then
+        log "error: $1 has $free MB free; installing torch needs about $2 MB" \
+            "there (set $3 to override)" >&2
+        exit 1
+    fi
+}
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-    for dir in "$VENV" "${TMPDIR:-/tmp}"; do
-        free_mb=$(df -Pm "$dir" | awk 'NR == 2 {print $4}')
-        if [ "$free_mb" -lt "$NEED_MB" ]; then
-            log "error: $dir has ${free_mb} MB free; installing torch needs about ${NEED_MB} MB" \
-                "(set INSTALL_NEED_MB to override)" >&2
-            exit 1
-        fi
-    done
+    tmp=${TMPDIR:-/tmp}
+    if [ "$(device "$VENV")" = "$(device "$tmp")" ]; then
+        need_space "$VENV" $((NEED_MB + TMP_NEED_MB)) INSTALL_NEED_MB
+    else
+        need_space "$VENV" "$NEED_MB" INSTALL_NEED_MB
+        need_space "$tmp" "$TMP_NEED_MB" INSTALL_TMP_NEED_MB
+    fi
 fi
 
 log "torch + torchvision ($TORCH_SPEC)"
