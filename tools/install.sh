@@ -25,8 +25,8 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
 fi
 
 [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
-# No pip cache: the torch wheels alone would keep ~3 GB of downloads beside the
-# ~6 GB they install to (KEEP_PIP_CACHE=1 keeps pip's default cache).
+# No pip cache: it would keep the ~2.8 GB of torch wheels pip downloads beside
+# the 6.2 GB they install to (KEEP_PIP_CACHE=1 keeps pip's default cache).
 nocache=--no-cache-dir
 [ "${KEEP_PIP_CACHE:-0}" = 1 ] && nocache=
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check $nocache "$@"; }
