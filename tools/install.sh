@@ -41,7 +41,7 @@ NEED_MB=${INSTALL_NEED_MB:-7000}
 TMP_NEED_MB=${INSTALL_TMP_NEED_MB:-3000}
 free_mb() { df -Pm "$1" | awk 'NR == 2 {print $4}'; }
 device() { df -P "$1" | awk 'NR == 2 {print $1}'; }
-need_space() {  # directory, MB, override variable
+need_space() {  # directory, MB, override variable(s)
     local free
     free=$(free_mb "$1")
     if [ "$free" -lt "$2" ]; then
@@ -53,7 +53,8 @@ need_space() {  # directory, MB, override variable
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     tmp=${TMPDIR:-/tmp}
     if [ "$(device "$VENV")" = "$(device "$tmp")" ]; then
-        need_space "$VENV" $((NEED_MB + TMP_NEED_MB)) INSTALL_NEED_MB
+        need_space "$VENV" $((NEED_MB + TMP_NEED_MB)) \
+            'INSTALL_NEED_MB and INSTALL_TMP_NEED_MB'
     else
         need_space "$VENV" "$NEED_MB" INSTALL_NEED_MB
         need_space "$tmp" "$TMP_NEED_MB" INSTALL_TMP_NEED_MB
