@@ -1,6 +1,8 @@
-"""Shared fixtures: batches packed by MMPose's own top-down pipeline, and
-training a config's model on one such batch."""
-from typing import List, Optional, Tuple
+"""Shared fixtures: the thread policy, a generated synthetic COCO set,
+batches packed by MMPose's own top-down pipeline, and training a config's
+model on one such batch."""
+import contextlib
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -11,8 +13,44 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 import mmpose_ext  # noqa: F401  (registers components)
+from mmpose_ext.datasets.synthetic_coco import main as make_synthetic_coco
 
 init_default_scope('mmpose')
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run the block with one torch thread, restoring the count after.
+
+    The test models are small and overhead-bound: a second thread does not
+    speed them up, and on a 2-core machine shared with other jobs it slows
+    them down several times.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def one_thread():
+    """The :func:`single_thread` policy for one test."""
+    with single_thread():
+        yield
+
+
+@pytest.fixture(scope='session')
+def synthetic_coco(tmp_path_factory):
+    """8 train / 4 val synthetic COCO images (128 px, 16 train persons),
+    generated once per session; tests must not modify it."""
+    out = tmp_path_factory.mktemp('synthetic_coco')
+    assert make_synthetic_coco([
+        '--out', str(out), '--num-train', '8', '--num-val', '4',
+        '--img-size', '128', '--workers', '1'
+    ]) == 0
+    return out
 
 # COCO's horizontal flip pairs, as MMPose's coco.py metainfo defines them.
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]

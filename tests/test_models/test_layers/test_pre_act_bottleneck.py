@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
-from pre_act_reference import bottleneck_reference, randomize_norms
+from .pre_act_reference import bottleneck_reference, randomize_norms
 from torch import nn
 
 
