@@ -10,11 +10,15 @@
 # schedule (500-iteration warm-up, lr x0.1 at epochs 170 and 200) at a total
 # batch of 8 GPUs x 32; flip test on, evaluated with CocoMetric on the
 # person detections of MMPose's base config.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_hourglass52_8xb32-210e_coco-256x256.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hourglass52_8xb32-210e_coco-256x256.py',
+    '_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
 
 optim_wrapper = dict(
+    _base_.mmpose_ext_optim_wrapper,
     optimizer=dict(_delete_=True, type='RMSprop', lr=2.5e-4))
 auto_scale_lr = dict(base_batch_size=256)
 

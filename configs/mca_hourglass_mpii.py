@@ -2,11 +2,15 @@
 # MPII at 256x256, evaluated with MMPose's PCKh@0.5 (MpiiPCKAccuracy): the
 # model of mca_hourglass_coco.py for MPII's 16 keypoints. RMSprop, lr 2.5e-4
 # as in the paper, on MMPose's 210-epoch MPII schedule of its base config.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
-          'td-hm_hourglass52_8xb64-210e_mpii-256x256.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
+    'td-hm_hourglass52_8xb64-210e_mpii-256x256.py',
+    '_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
 
 optim_wrapper = dict(
+    _base_.mmpose_ext_optim_wrapper,
     optimizer=dict(_delete_=True, type='RMSprop', lr=2.5e-4))
 
 num_stacks = 8

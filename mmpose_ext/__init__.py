@@ -1,13 +1,16 @@
 """mmpose_ext: multi-stage and attention pose models as MMPose components.
 
-Importing the package registers every component into MMPose's registries and
-makes MMEngine checkpoints load weights-only on torch >= 2.6.
+Importing the package (what every config's ``custom_imports`` does)
+registers its codecs, models and engine components into MMPose's and
+MMEngine's registries, and allow-lists what MMEngine checkpoints pickle so
+that they load weights-only on torch >= 2.6
+(:mod:`.engine.checkpoint_allowlist`). Tools, analysis and data generation
+live in sub-packages that are imported only when used.
 """
-from .utils import register_safe_globals
+from . import codecs, engine, models  # noqa: F401  (register components)
+from .engine.checkpoint_allowlist import allow_mmengine_checkpoint_globals
 from .version import __version__
 
-register_safe_globals()
+allow_mmengine_checkpoint_globals()
 
-from . import codecs, models  # noqa: E402,F401  (register components)
-
-__all__ = ['__version__', 'codecs', 'models']
+__all__ = ['__version__', 'codecs', 'engine', 'models']

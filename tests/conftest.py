@@ -2,18 +2,17 @@
 batches packed by MMPose's own top-down pipeline, and training a config's
 model on one such batch."""
 import contextlib
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 import mmpose_ext  # noqa: F401  (registers components)
 from mmpose_ext.datasets.synthetic_coco import main as make_synthetic_coco
+from mmpose_ext.testing import make_topdown_batch
 
 init_default_scope('mmpose')
 
@@ -51,68 +50,6 @@ def synthetic_coco(tmp_path_factory):
         '--img-size', '128', '--workers', '1'
     ]) == 0
     return out
-
-# COCO's horizontal flip pairs, as MMPose's coco.py metainfo defines them.
-COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-# COCO's per-keypoint loss weights (elbows/knees 1.2, wrists/ankles 1.5).
-COCO_KEYPOINT_WEIGHTS = np.array(
-    [1., 1., 1., 1., 1., 1., 1., 1.2, 1.2, 1.5, 1.5, 1., 1., 1.2, 1.2, 1.5,
-     1.5], dtype=np.float32)
-
-
-def make_topdown_batch(codec: Optional[dict],
-                       input_size: Tuple[int, int] = (48, 64),
-                       batch_size: int = 2,
-                       num_keypoints: int = 17,
-                       use_dataset_keypoint_weights: bool = False,
-                       seed: int = 0) -> dict:
-    """A batch as MMPose's top-down pipeline and collate produce it.
-
-    Args:
-        codec (dict, optional): Encoder for ``GenerateTarget``; ``None``
-            packs test-time samples without targets.
-        input_size (tuple[int, int]): Network input ``(w, h)``.
-        batch_size (int): Number of samples.
-        num_keypoints (int): Keypoints per instance.
-        use_dataset_keypoint_weights (bool): Passed to ``GenerateTarget``
-            with COCO's keypoint weights in the results.
-        seed (int): Random seed for images and keypoints.
-
-    Returns:
-        dict: ``inputs`` ([B, 3, h, w] float tensor) and ``data_samples``.
-    """
-    rng = np.random.default_rng(seed)
-    pipeline = [
-        dict(type='GetBBoxCenterScale'),
-        dict(type='TopdownAffine', input_size=input_size),
-    ]
-    if codec is not None:
-        pipeline.append(
-            dict(type='GenerateTarget', encoder=codec,
-                 use_dataset_keypoint_weights=use_dataset_keypoint_weights))
-    pipeline.append(dict(type='PackPoseInputs'))
-    pipeline = Compose(pipeline)
-
-    samples: List[dict] = []
-    for i in range(batch_size):
-        img = rng.integers(0, 255, (120, 100, 3), dtype=np.uint8)
-        keypoints = rng.uniform([20, 20], [80, 100],
-                                (1, num_keypoints, 2)).astype(np.float32)
-        visible = (rng.random((1, num_keypoints)) > 0.2).astype(np.float32)
-        results = dict(
-            id=i, img_id=i, img=img, img_shape=img.shape[:2],
-            ori_shape=img.shape[:2], img_path=f'sample_{i}.jpg',
-            bbox=np.array([[10, 10, 90, 110]], dtype=np.float32),
-            bbox_score=np.ones(1, dtype=np.float32),
-            keypoints=keypoints, keypoints_visible=visible,
-            flip_indices=COCO_FLIP_INDICES[:num_keypoints]
-            if num_keypoints == 17 else list(range(num_keypoints)),
-            dataset_keypoint_weights=COCO_KEYPOINT_WEIGHTS[:num_keypoints]
-            if num_keypoints == 17 else np.ones(num_keypoints, np.float32))
-        samples.append(pipeline(results))
-    batch = pseudo_collate(samples)
-    batch['inputs'] = torch.stack(batch['inputs']).float()
-    return batch
 
 
 @pytest.fixture

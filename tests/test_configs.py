@@ -34,3 +34,16 @@ def test_codec_is_the_pipeline_encoder(config):
     assert codec == encoders[0].to_dict()
     assert '_delete_' not in str(cfg.train_dataloader.dataset.pipeline)
     KEYPOINT_CODECS.build(cfg.codec)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_engine_components_are_switched_on(config):
+    """MMPose's stock tools get the package's reliability from the config
+    (configs/_base_/mmpose_ext_runtime.py)."""
+    cfg = Config.fromfile(ROOT / config)
+    hooks = cfg.default_hooks
+    assert hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert hooks.non_finite_loss.type == 'NonFiniteLossHook'
+    assert hooks.unreadable_image.type == 'UnreadableImageHook'
+    assert cfg.optim_wrapper.constructor == 'CpuAmpOptimWrapperConstructor'
+    assert 'mmpose_ext' in cfg.custom_imports.imports

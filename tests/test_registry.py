@@ -5,38 +5,48 @@ mirroring the component's path (``mmpose_ext/models/heads/x_head.py`` ->
 ``tests/test_models/test_heads/test_x_head.py``) must exist and define
 ``smoke()``, which builds the component from its registry and exercises it
 (forward and backward for modules, encode and decode for codecs). This test
-runs every ``smoke()``, so a component registered without a test path, a
-docstring with ``Args:`` and a paper link, a file named after it, or a
-working forward fails here.
+imports each such file as a module of the ``tests`` package and runs its
+``smoke()``, so a component registered without a test path, a docstring
+with ``Args:`` (and, for models and codecs, a paper link), a file named
+after it, or a working forward fails here, as does a head without
+``output_names()``.
 """
-import importlib.util
+import importlib
 import inspect
 import re
 from pathlib import Path
 
 import pytest
-import torch
+from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import (
     DATASETS,
     HOOKS,
     KEYPOINT_CODECS,
     METRICS,
     MODELS,
+    OPTIM_WRAPPER_CONSTRUCTORS,
+    OPTIM_WRAPPERS,
     TRANSFORMS,
 )
 
 import mmpose_ext
 
-REGISTRIES = (MODELS, KEYPOINT_CODECS, TRANSFORMS, DATASETS, METRICS, HOOKS)
+from .conftest import single_thread
+
+REGISTRIES = (MODELS, KEYPOINT_CODECS, TRANSFORMS, DATASETS, METRICS, HOOKS,
+              OPTIM_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS)
+#: Registries of components that implement a paper (engine ones need not).
+PAPER_REGISTRIES = (MODELS, KEYPOINT_CODECS)
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(mmpose_ext.__file__).resolve().parent
 
 
-def registered():
-    """``{name: class}`` of everything mmpose_ext registers."""
+def registered(registries=REGISTRIES):
+    """``{name: class}`` of everything mmpose_ext registers in
+    ``registries``."""
     return {
         name: cls
-        for registry in REGISTRIES
+        for registry in registries
         for name, cls in registry.module_dict.items()
         if cls.__module__.startswith('mmpose_ext.')
     }
@@ -47,11 +57,13 @@ def snake_case(name):
                   name).lower()
 
 
-def mirrored_test_file(cls) -> Path:
+def mirrored_test_parts(cls) -> tuple:
+    """Path parts, below ``tests/``, of the test file mirroring ``cls``'s
+    module (``mmpose_ext/models/heads/x_head.py`` -> ``('test_models',
+    'test_heads', 'test_x_head')``)."""
     path = Path(inspect.getfile(cls)).resolve()
     parts = path.parent.relative_to(PACKAGE).parts
-    return ROOT.joinpath('tests', *[f'test_{p}' for p in parts],
-                         f'test_{path.stem}.py')
+    return (*[f'test_{p}' for p in parts], f'test_{path.stem}')
 
 
 NAMES = sorted(registered())
@@ -69,26 +81,32 @@ def test_component_layout_and_docs(name):
     assert path.stem == snake_case(name), f'{name} lives in {path.name}'
     doc = inspect.getdoc(cls) or ''
     assert 'Args:' in doc, f'{name} has no docstring with Args:'
-    module_doc = inspect.getdoc(inspect.getmodule(cls)) or ''
-    assert 'arxiv.org' in doc + module_doc, f'{name} links no paper'
+    if name in registered(PAPER_REGISTRIES):
+        module_doc = inspect.getdoc(inspect.getmodule(cls)) or ''
+        assert 'arxiv.org' in doc + module_doc, f'{name} links no paper'
 
 
 @pytest.mark.parametrize('name', NAMES)
 def test_component_builds_and_runs(name):
-    test_file = mirrored_test_file(registered()[name])
+    parts = mirrored_test_parts(registered()[name])
+    test_file = ROOT.joinpath('tests', *parts[:-1], parts[-1] + '.py')
     assert test_file.is_file(), f'{name}: missing {test_file}'
-    spec = importlib.util.spec_from_file_location(
-        f'_smoke_{snake_case(name)}', test_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module('.'.join(('tests', *parts)))
     assert callable(getattr(module, 'smoke', None)), \
         f'{test_file.relative_to(ROOT)} defines no smoke()'
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tests/test_models/conftest.py's policy
-    try:
+    with single_thread():  # tests/test_models/conftest.py's policy
         module.smoke()
-    finally:
-        torch.set_num_threads(threads)
+
+
+HEADS = sorted(n for n, c in registered().items() if issubclass(c, BaseHead))
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_head_names_its_outputs(name):
+    """Every head has ``output_names()`` (one name per tensor of its
+    flattened forward output), which the ONNX exporter reads."""
+    assert callable(getattr(registered()[name], 'output_names', None)), \
+        f'{name} has no output_names()'
 
 
 def test_no_name_shadows_mmpose():

@@ -4,9 +4,13 @@
 # Targets, losses and test as cpn_res50_8xb64-210e_coco-256x192.py; schedule
 # of MMPose's HRNet config (Adam 5e-4 for batch 8x64, 500-iteration warm-up,
 # x0.1 at epochs 170 and 200 of 210).
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
              heatmap_size=(48, 64), kernel_sizes=(15, 11, 9, 7),

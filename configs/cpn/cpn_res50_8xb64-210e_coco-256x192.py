@@ -14,9 +14,13 @@
 # 10 epochs. The released CPN (github.com/chenyilun95/tf-cpn) instead trained
 # with Adam 5e-4, weight decay 1e-5, batch 32 per GPU, and halved the lr every
 # 3.6M iterations (lr_dec_epoch=60 x epoch_size=60000).
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_res50_8xb64-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_res50_8xb64-210e_coco-256x192.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
              heatmap_size=(48, 64), kernel_sizes=(15, 11, 9, 7),

@@ -4,9 +4,13 @@
 # by the same 1.5 (31x31). Schedule as the 256x192 config (MMPose's stock:
 # Adam 5e-4 for batch 8x64, 500-iteration warm-up, x0.1 at epochs 170 and
 # 200 of 210).
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_res50_8xb64-210e_coco-384x288.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_res50_8xb64-210e_coco-384x288.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 codec = dict(type='MultiLevelHeatmap', input_size=(288, 384),
              heatmap_size=(72, 96), kernel_sizes=(23, 17, 13, 9),

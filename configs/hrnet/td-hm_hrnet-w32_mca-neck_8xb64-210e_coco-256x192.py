@@ -3,9 +3,13 @@
 # holistic attention, then per-keypoint part attention, on HRNet's 32-channel
 # output; the attended heatmaps go to MultiStageHeatmapHead with the MSE
 # loss of the base config.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 model = dict(
     neck=dict(type='MultiContextAttention', in_channels=32,

@@ -2,9 +2,13 @@
 # codec and loss: MultiLevelHeatmap with one sigma-2 level (quarter-pixel
 # shift decoding, COCO's per-keypoint weights applied by GenerateTarget) and
 # OHKM over the 8 hardest labelled keypoints.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 codec = dict(type='MultiLevelHeatmap', input_size=(192, 256),
              heatmap_size=(48, 64), sigmas=(2., ), refine='shift')

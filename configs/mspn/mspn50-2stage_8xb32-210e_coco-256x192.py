@@ -12,9 +12,13 @@
 #   MegviiHeatmap) from one MultiLevelHeatmap instead of five MegviiHeatmap
 #   encoders with GenerateTarget(multilevel=True); decoding blurs with the
 #   finest kernel and shifts a quarter pixel, as MegviiHeatmap does.
-_base_ = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-          'td-hm_2xmspn50_8xb32-210e_coco-256x192.py')
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',
+    '../_base_/mmpose_ext_runtime.py'
+]
+default_hooks = _base_.mmpose_ext_default_hooks
+optim_wrapper = _base_.mmpose_ext_optim_wrapper
 
 num_stages = 2
 codec = dict(

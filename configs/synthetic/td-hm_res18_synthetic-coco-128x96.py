@@ -5,13 +5,13 @@
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_res50_8xb64-210e_coco-256x192.py',
-    '../_base_/synthetic_coco.py'
+    '../_base_/synthetic_coco.py',
+    '../_base_/mmpose_ext_runtime.py'
 ]
-custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 
 # runtime: a few minutes on 2 CPU cores
 train_cfg = dict(max_epochs=12, val_interval=2)
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
+optim_wrapper = dict(_base_.mmpose_ext_optim_wrapper, optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=50, start_factor=0.01,
          by_epoch=False),
@@ -19,8 +19,11 @@ param_scheduler = [
          eta_min=1e-5, by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=32)
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=2, max_keep_ckpts=1))
+default_hooks = dict(
+    _base_.mmpose_ext_default_hooks,
+    logger=dict(interval=10),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=2,
+                    max_keep_ckpts=1))
 randomness = dict(seed=0)
 
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32),

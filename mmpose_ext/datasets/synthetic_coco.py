@@ -63,11 +63,11 @@ import argparse
 import functools
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -773,8 +773,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_out_dir(args.out)
         # One OpenCV thread per worker: the processes already fill the CPUs.
-        pool = Pool(args.workers, initializer=cv2.setNumThreads,
-                    initargs=(1,)) if args.workers > 1 else None
+        # Forked from a fresh server process, not from this one: a child
+        # forked from a process that has run a parallel OpenCV call hangs
+        # in cv2.setNumThreads.
+        pool = None
+        if args.workers > 1:
+            context = multiprocessing.get_context('forkserver')
+            context.set_forkserver_preload([__name__])
+            pool = context.Pool(args.workers, initializer=cv2.setNumThreads,
+                                initargs=(1, ))
         try:
             counts = {split: write_split(args.out, split, num, args.seed,
                                          width, height, pool)

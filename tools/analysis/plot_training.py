@@ -1,71 +1,8 @@
 """Plot the training loss and validation AP of an MMEngine run.
 
-``python tools/analysis/plot_training.py WORK_DIR [--out PNG]`` reads the
-newest ``WORK_DIR/<timestamp>/vis_data/scalars.json`` that MMEngine's
-``LocalVisBackend`` wrote and saves a two-panel PNG.
+See mmpose_ext.analysis.training_curves (``--help`` lists the options).
 """
-import argparse
-import json
-from pathlib import Path
-from typing import Dict, List, Tuple
-
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-
-
-def read_scalars(work_dir: Path) -> Tuple[Dict[str, List], Dict[str, List]]:
-    """Training and validation series of the newest run in ``work_dir``.
-
-    Args:
-        work_dir (Path): an MMEngine work directory.
-
-    Returns:
-        tuple[dict, dict]: ``{'iter': [...], 'loss': [...]}`` and
-        ``{'epoch': [...], 'AP': [...]}``.
-    """
-    runs = sorted(work_dir.glob('*/vis_data/scalars.json'),
-                  key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise FileNotFoundError(
-            f'no */vis_data/scalars.json under {work_dir}: is it the '
-            'work dir of a training run with LocalVisBackend?')
-    train: Dict[str, List] = {'iter': [], 'loss': []}
-    val: Dict[str, List] = {'epoch': [], 'AP': []}
-    for line in runs[-1].read_text().splitlines():
-        record = json.loads(line)
-        if 'loss' in record:
-            train['iter'].append(record['step'])
-            train['loss'].append(record['loss'])
-        elif 'coco/AP' in record:
-            val['epoch'].append(record['step'])
-            val['AP'].append(record['coco/AP'])
-    return train, val
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('work_dir', type=Path)
-    parser.add_argument('--out', type=Path, default=None,
-                        help='PNG path (default: WORK_DIR/curves.png)')
-    args = parser.parse_args()
-    train, val = read_scalars(args.work_dir)
-    out = args.out or args.work_dir / 'curves.png'
-
-    fig, (ax_loss, ax_ap) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(train['iter'], train['loss'])
-    ax_loss.set(xlabel='iteration', ylabel='training loss', yscale='log',
-                title='Training loss')
-    ax_ap.plot(val['epoch'], val['AP'], marker='o')
-    ax_ap.set(xlabel='epoch', ylabel='CocoMetric AP', ylim=(0, 1),
-              title='Validation AP')
-    for ax in (ax_loss, ax_ap):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    print(f'saved {out}')
-
+from mmpose_ext.analysis.training_curves import main
 
 if __name__ == '__main__':
     main()

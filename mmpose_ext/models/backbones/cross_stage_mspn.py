@@ -41,15 +41,10 @@ class UpsampleUnit(BaseModule):
     term only when there is a coarser previous unit; the upsampling is
     bilinear with ``align_corners=True`` as in the authors' code.
 
-    The authors' code (and MMPose's ``MSPN``) upsamples first and then
-    applies the 1x1 conv + BN. In inference both orders give the same map:
-    the conv and the BN are per-pixel affine maps, which commute with
-    bilinear interpolation (its weights sum to 1). Running them at the
-    coarse size costs a quarter of the multiply-adds; in training only the
-    BN's batch statistics differ, taken over the coarse map's pixels
-    instead of their interpolations (as ``CPNHead`` does for GlobalNet's
-    top-down path). MMPose's weights still map one to one
-    (:func:`convert_mmpose_mspn_state_dict`).
+    The 1x1 conv + BN on ``prev`` runs before the upsampling, where the
+    authors' code and MMPose's ``MSPN`` run it after: the same map in
+    inference at a quarter of the cost, with the same weights
+    (``docs/mspn.md``).
 
     Args:
         in_channels (int): Channels of the skip (down-sampling) feature.
@@ -73,8 +68,7 @@ class UpsampleUnit(BaseModule):
         output (or ``None``) -> ``[B, C_unit, h, w]``."""
         out = self.in_skip(skip)
         if self.up_conv is not None:
-            # conv + BN at the coarse size, then upsampling: the same map
-            # in inference at a quarter of the cost (see the class doc)
+            # conv + BN at the coarse size, then upsampling (class doc)
             out += F.interpolate(
                 self.up_conv(prev), size=skip.shape[-2:], mode='bilinear',
                 align_corners=True)

@@ -274,12 +274,14 @@ class HRUHourglassNet(BaseBackbone):
         if skip_block is None:
             skip_block = dict(
                 type='HourglassResidualUnit', norm_cfg=self.norm_cfg)
+        self.block_cfg = block
+        self.skip_block_cfg = skip_block
+        self.num_modules = num_modules
 
         self.stem = self._make_stem(in_channels, stem_stride,
                                     stem_block_channels, feat_channels, block)
         self.hourglasses = nn.ModuleList(
-            self._make_hourglass(block, skip_block, num_modules)
-            for _ in range(num_stacks))
+            self._make_hourglass() for _ in range(num_stacks))
         widths = [feat_channels] * (num_stacks - 1) + [last_stack_channels]
         self.feature_convs = nn.ModuleList(
             nn.Sequential(
@@ -292,7 +294,7 @@ class HRUHourglassNet(BaseBackbone):
             # As MMPose's heatmap heads initialise their last conv: with
             # PyTorch's default init the outputs start far from the
             # near-zero targets and training stalls on predicting zero
-            # (a fixed batch: acc_pose 0.2 against 0.96 after 45 steps).
+            # (docs/mca_hourglass.md).
             for conv in self.heatmap_convs:
                 nn.init.normal_(conv.weight, std=0.001)
                 nn.init.zeros_(conv.bias)
@@ -336,13 +338,12 @@ class HRUHourglassNet(BaseBackbone):
         layers.append(_build_block(block, c, out_channels))
         return nn.Sequential(*layers)
 
-    def _make_hourglass(self, block: ConfigType, skip_block: ConfigType,
-                        num_modules: int) -> nn.Module:
+    def _make_hourglass(self) -> nn.Module:
         """One hourglass: a module whose forward returns the up-sampling
         path, finest (the hourglass output) first."""
         return HRUHourglassModule(self.num_poolings, self.feat_channels,
-                                  block, skip_block, self.num_skip_blocks,
-                                  num_modules)
+                                  self.block_cfg, self.skip_block_cfg,
+                                  self.num_skip_blocks, self.num_modules)
 
     def _make_attention(self, attention: ConfigType, stack: int,
                         channels: int) -> nn.Module:

@@ -138,8 +138,9 @@ class SoftGatedHourglassNet(HRUHourglassNet):
             and ``out_channels``. Defaults to ``None``: ``dict(type=
             'SoftGatedBlock', norm_cfg=norm_cfg)``.
         fuse_kernel_size (int): Kernel size of the decoder's ``2C -> C``
-            fusing conv; the paper's 3 holds most of the parameters, 1 is
-            a cheaper variant. Defaults to ``3``.
+            fusing conv: 3 in the paper, 1 for a smaller variant
+            (parameter counts in ``docs/soft_gated.md``). Defaults to
+            ``3``.
         attention (dict, optional): Attention module config (see
             :class:`HRUHourglassNet`). Defaults to ``None``.
         norm_cfg (dict, optional): Norm config of the stem, fusing and
@@ -191,10 +192,8 @@ class SoftGatedHourglassNet(HRUHourglassNet):
             norm_cfg=norm_cfg,
             init_cfg=init_cfg)
 
-    def _make_hourglass(self, block: ConfigType, skip_block: ConfigType,
-                        num_modules: int) -> nn.Module:
-        """One hybrid hourglass (``skip_block`` and ``num_modules`` are
-        unused: every block is ``block``, once)."""
+    def _make_hourglass(self) -> nn.Module:
+        """One hybrid hourglass (every block is ``block``, once)."""
         return SoftGatedHourglassModule(self.num_poolings,
-                                        self.feat_channels, block,
+                                        self.feat_channels, self.block_cfg,
                                         self.norm_cfg, self.fuse_kernel_size)

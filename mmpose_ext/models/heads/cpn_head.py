@@ -25,6 +25,7 @@ from mmpose.utils.typing import (
 )
 from torch import Tensor, nn
 
+from ..losses.target_levels import resolve_target_level
 from .heatmap_head_utils import level_targets, predict_final_heatmaps
 
 __all__ = ['CPNHead']
@@ -58,65 +59,48 @@ class CPNHead(BaseHead):
       the coarser merged map passes a 1x1 conv with BN (no ReLU), is
       upsampled bilinearly and added to the lateral. Each merged level
       predicts ``K`` heatmaps with a 1x1 conv (BN, ReLU) and a 3x3 conv
-      (BN), resized to the heatmap size. The 1x1 conv + BN of the
-      top-down path runs before the upsampling (the released code runs it
-      after): both are per-pixel affine maps in inference and commute with
-      bilinear interpolation, whose weights sum to 1, so only the batch
-      statistics seen in training differ, for a quarter of the cost.
+      (BN), resized to the heatmap size.
     - **RefineNet**: merged level ``i`` passes ``i`` bottlenecks
       (``feat_channels`` out, ``feat_channels // 2`` mid), is upsampled to
       the heatmap size, the levels are concatenated (``N * feat_channels``
       channels), then one bottleneck (with a 1x1 conv + BN projection
-      shortcut) and a 3x3 conv to ``K`` with BN (BN as in both released
-      implementations) give the final heatmaps.
+      shortcut) and a 3x3 conv to ``K`` with BN give the final heatmaps.
 
     The bottlenecks are MMPose's ResNet ``Bottleneck`` with
-    ``expansion=2``: its identity / projection shortcut and
-    conv-BN-ReLU order are those of the ``resnet_v1.bottleneck`` the
-    released code uses, so nothing is written anew; the convs are MMCV
-    ``ConvModule``.
+    ``expansion=2`` (the shortcut and conv-BN-ReLU order of the released
+    ``resnet_v1.bottleneck``); the convs are MMCV ``ConvModule``.
 
     Supervision: the targets are the ``L`` levels of a ``MultiLevelHeatmap``
     codec in kernel mode (``[B, L*K, H, W]`` heatmaps, ``[B, L, K]`` or, if
     ``L == 1``, ``[B, K]`` weights). GlobalNet output ``i`` is compared
     with target level ``global_levels[i]`` by ``loss_global`` and the
     per-level losses are averaged into ``loss_global``; the RefineNet
-    output is compared with level ``refine_level`` by ``loss_refine``.
+    output is compared with level ``refine_level`` by ``loss_refine``
+    (levels resolved by
+    :func:`~mmpose_ext.models.losses.target_levels.resolve_target_level`).
+    Prediction runs the pyramid and the RefineNet only and decodes the
+    RefineNet output (flip-averaged when ``test_cfg['flip_test']``) with
+    ``decoder``.
 
-    Target scale: every output ends in BN, as in the released code, so at
-    the start of training each heatmap has unit variance over the batch.
-    Use targets with peak 255 (``MultiLevelHeatmap(..., peak=255.)``, the
-    released code's and ``MegviiHeatmap``'s scale), as all of this
-    package's CPN configs do. With unit-peak targets, whose mean square is
-    about 1e-3, the loss is dominated by shrinking that variance and the
-    localisation signal is lost: the synthetic config fits a fixed batch
-    in about 10 steps at peak 255 and not at all in the same steps at peak
-    1 (``tests/test_models/test_heads/test_cpn_head.py``).
+    Outputs: :meth:`forward` returns ``N`` GlobalNet heatmaps and the
+    RefineNet heatmaps; :meth:`output_names` names them ``global0`` ..
+    ``global{N-1}``, ``refine`` (the flattened order, for ONNX export).
 
-    About the pairing: with the CPN codec ``kernel_sizes=(15, 11, 9, 7)``
-    the default ``global_levels=(0, 1, 2, 3)`` pairs the widest kernel (15)
-    with the highest-resolution output (C2) and the narrowest (7) with C5,
-    as the released models were trained. A comment next to the label list
-    of the released code says the order was meant to be reversed and is
-    kept only to reproduce the pre-trained models; that intent is
-    ``global_levels=(3, 2, 1, 0)``, the widest Gaussian on the coarsest
-    output. The RefineNet is supervised by the finest level
-    (``refine_level=-1``, kernel 7).
+    Targets must have peak 255 (``MultiLevelHeatmap(..., peak=255.)``, as
+    every CPN config here): each output ends in BN, as released, and
+    unit-peak targets are swamped by its unit variance (``docs/cpn.md``).
 
-    Differences from the released losses: there the GlobalNet used only
-    visible keypoints (COCO ``v == 2``) as targets but averaged over all
-    (the others, occluded ones included, pulled towards 0) and was
-    halved, and the OHKM averaged the top 8 of all 17 keypoints
-    (unlabelled ones counting as 0). MMPose's datasets fold ``v`` into
-    0/1, so here both losses count the labelled keypoints (non-zero
-    weight), as the defaults above do.
+    Deviations from the released code (tf-cpn), explained in
+    ``docs/cpn.md``:
 
-    Prediction decodes the RefineNet output (flip-averaged when
-    ``test_cfg['flip_test']``) with ``decoder``. CPN's own test blurs the
-    heatmaps with a 21x21 Gaussian and moves the maximum a quarter pixel
-    towards the second-highest pixel; ``MultiLevelHeatmap(...,
-    blur_kernel_size=21, refine='shift')`` blurs the same way and moves it
-    a quarter pixel towards the higher neighbour on each axis (as HRNet).
+    - The top-down 1x1 conv + BN runs before the upsampling, not after:
+      the same map in inference at a quarter of the cost.
+    - Both losses count only the labelled keypoints (non-zero weight):
+      MMPose's datasets fold COCO's visibility into 0/1 weights.
+    - Test-time refinement: ``MultiLevelHeatmap(..., blur_kernel_size=21,
+      refine='shift')`` blurs as CPN's test does but shifts a quarter
+      pixel towards the higher neighbour per axis (as HRNet), not towards
+      the second maximum.
 
     Args:
         in_channels (Sequence[int]): Channels of the ``N`` feature levels,
@@ -132,7 +116,9 @@ class CPNHead(BaseHead):
         global_levels (Sequence[int], optional): Target level of each
             GlobalNet output, highest resolution first; negative values
             count from the last level. Defaults to ``None``:
-            ``(0, 1, ..., N - 1)``, the released CPN pairing (see above).
+            ``(0, 1, ..., N - 1)``, the pairing of the released models (the
+            widest kernel on the highest-resolution output; the authors'
+            comment says ``(N - 1, ..., 0)`` was intended).
         refine_level (int): Target level of the RefineNet output. Defaults
             to ``-1`` (the last, finest level).
         norm_cfg (dict, optional): Normalization layer config. Defaults to
@@ -165,8 +151,6 @@ class CPNHead(BaseHead):
 
     .. _`Cascaded Pyramid Network`: https://arxiv.org/abs/1711.07319
     """
-
-    _version = 2
 
     def __init__(self,
                  in_channels: Sequence[int],
@@ -314,6 +298,37 @@ class CPNHead(BaseHead):
         return F.interpolate(x, size=tuple(size), mode='bilinear',
                              align_corners=self.align_corners)
 
+    def _pyramid(self, feats: Sequence[Tensor]) -> List[Tensor]:
+        """GlobalNet's merged levels ``[B, feat_channels, h_i, w_i]``,
+        highest resolution first."""
+        if isinstance(feats, Tensor) or len(feats) != self.num_levels:
+            got = 1 if isinstance(feats, Tensor) else len(feats)
+            raise ValueError(
+                f'{type(self).__name__} expects {self.num_levels} feature '
+                f'levels (in_channels={self.in_channels}), got {got}: is '
+                'the backbone set to return all of them (ResNet '
+                'out_indices, HRNet multiscale_output)?')
+        merged: List[Optional[Tensor]] = [None] * self.num_levels
+        top = None
+        for i in reversed(range(self.num_levels)):  # coarse to fine
+            x = self.laterals[i](feats[i])
+            if top is not None:
+                x = x + self._resize(self.merges[i](top), x.shape[-2:])
+            merged[i] = top = x
+        return merged
+
+    def _refine(self, merged: Sequence[Tensor],
+                size: Tuple[int, int]) -> Tensor:
+        """RefineNet heatmaps ``[B, K, H, W]`` from the merged levels."""
+        refined = torch.cat([
+            self._resize(blocks(x), size)
+            for blocks, x in zip(self.refine_blocks, merged)
+        ], dim=1)
+        return self.refine_final(refined)
+
+    def _heatmap_size(self, feats: Sequence[Tensor]) -> Tuple[int, int]:
+        return self.out_shape or tuple(feats[0].shape[-2:])
+
     def forward(self, feats: Sequence[Tensor]) -> CPNOutputs:
         """GlobalNet and RefineNet heatmaps.
 
@@ -328,40 +343,34 @@ class CPNHead(BaseHead):
                 highest-resolution level first, each ``[B, K, H, W]``
             - refine_heatmaps (Tensor): RefineNet output, ``[B, K, H, W]``
         """
-        if isinstance(feats, Tensor) or len(feats) != self.num_levels:
-            got = 1 if isinstance(feats, Tensor) else len(feats)
-            raise ValueError(
-                f'{type(self).__name__} expects {self.num_levels} feature '
-                f'levels (in_channels={self.in_channels}), got {got}: is '
-                'the backbone set to return all of them (ResNet '
-                'out_indices, HRNet multiscale_output)?')
-        size = self.out_shape or tuple(feats[0].shape[-2:])
-
-        # GlobalNet, coarse to fine
-        merged: List[Optional[Tensor]] = [None] * self.num_levels
-        top = None
-        for i in reversed(range(self.num_levels)):
-            x = self.laterals[i](feats[i])
-            if top is not None:
-                x = x + self._resize(self.merges[i](top), x.shape[-2:])
-            merged[i] = top = x
+        merged = self._pyramid(feats)
+        size = self._heatmap_size(feats)
         global_heatmaps = [
             self._resize(predict(x), size)
             for predict, x in zip(self.global_predictors, merged)
         ]
+        return global_heatmaps, self._refine(merged, size)
 
-        # RefineNet
-        refined = torch.cat([
-            self._resize(blocks(x), size)
-            for blocks, x in zip(self.refine_blocks, merged)
-        ], dim=1)
-        return global_heatmaps, self.refine_final(refined)
+    def output_names(self) -> List[str]:
+        """Names of the :meth:`forward` outputs, flattened depth first.
+
+        Returns:
+            list[str]: ``['global0', ..., f'global{N - 1}', 'refine']``.
+        """
+        return [f'global{i}' for i in range(self.num_levels)] + ['refine']
+
+    def _refine_heatmaps(self, feats: Sequence[Tensor]) -> Tensor:
+        """``forward(feats)[1]`` without the GlobalNet predictors."""
+        return self._refine(self._pyramid(feats), self._heatmap_size(feats))
 
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Predictions:
         """Decode keypoints from the RefineNet heatmaps.
+
+        The GlobalNet predictors, whose outputs only the loss uses, are not
+        run.
 
         Args:
             feats (Features): Backbone features, or a pair of them (original
@@ -377,22 +386,30 @@ class CPNHead(BaseHead):
             ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
             ``output_heatmaps`` is set.
         """
-        return predict_final_heatmaps(
-            lambda x: self.forward(x)[1], self.decode, feats,
-            batch_data_samples, test_cfg)
+        return predict_final_heatmaps(self._refine_heatmaps, self.decode,
+                                      feats, batch_data_samples, test_cfg)
 
-    def _resolve_levels(self, num_levels: int) -> Tuple[List[int], int]:
-        """``global_levels`` and ``refine_level`` resolved against ``L``."""
-        levels = list(self.global_levels) + [self.refine_level]
-        for level in levels:
-            if not -num_levels <= level < num_levels:
-                raise ValueError(
-                    f'target level {level} (global_levels='
-                    f'{self.global_levels}, refine_level='
-                    f'{self.refine_level}) is out of range for the '
-                    f'{num_levels} levels the codec encodes')
-        levels = [lv % num_levels for lv in levels]
-        return levels[:-1], levels[-1]
+    def target_levels(self, num_levels: int) -> Tuple[List[int], int]:
+        """Target level of each GlobalNet output and of the RefineNet.
+
+        Args:
+            num_levels (int): Number of target levels ``L`` the codec
+                encodes.
+
+        Returns:
+            tuple[list[int], int]: ``global_levels`` and ``refine_level``
+            resolved to ``[0, L)``.
+        """
+        global_levels = [
+            resolve_target_level(
+                level, num_levels,
+                f'GlobalNet output {i} (global_levels={self.global_levels})')
+            for i, level in enumerate(self.global_levels)
+        ]
+        refine_level = resolve_target_level(
+            self.refine_level, num_levels,
+            f'the RefineNet output (refine_level={self.refine_level})')
+        return global_levels, refine_level
 
     def loss(self,
              feats: Sequence[Tensor],
@@ -415,7 +432,8 @@ class CPNHead(BaseHead):
         """
         targets, weights = level_targets(batch_data_samples,
                                          self.out_channels)
-        global_levels, refine_level = self._resolve_levels(targets.shape[1])
+        global_levels, refine_level = self.target_levels(
+            targets.shape[1])
         global_heatmaps, refine_heatmaps = self.forward(feats)
         if refine_heatmaps.shape[-2:] != targets.shape[-2:]:
             raise ValueError(

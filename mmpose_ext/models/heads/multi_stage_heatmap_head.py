@@ -40,12 +40,16 @@ class MultiStageHeatmapHead(BaseHead):
     reads single-level targets of MMPose's codecs (``[K, H, W]`` heatmaps,
     ``[1, K]`` weights) and multi-level ones of ``MultiLevelHeatmap``
     (``[L*K, H, W]``, ``[1, L, K]``), and predicts from the last unit of the
-    last stage with MMPose's flip test.
+    last stage with MMPose's flip test (only that unit's final layer runs).
+
+    Outputs: :meth:`forward` returns ``num_stages`` lists of ``num_units``
+    heatmaps; :meth:`output_names` names them ``stage{s}`` (one unit per
+    stage) or ``stage{s}_unit{u}`` (the flattened order, for ONNX export).
 
     Args:
         in_channels (int | Sequence[int]): Channels of each unit's features
             (one int for all units, or one per unit). Ignored when
-            ``final_layer`` is ``None``.
+            ``heatmap_inputs`` is ``True``.
         out_channels (int): Number of keypoints ``K``.
         num_stages (int): Number of stages ``S`` whose outputs are
             supervised; the backbone's last ``S`` outputs are used.
@@ -60,8 +64,10 @@ class MultiStageHeatmapHead(BaseHead):
             ``False``.
         loss (dict, optional): Config of a loss taking the nested
             predictions, ``[B, L, K, H, W]`` targets and ``[B, L, K]``
-            weights and returning a dict of named losses. Defaults to a
-            ``CoarseToFineLoss`` with MSPN's mapping when ``U > 1`` and
+            weights and returning a dict of named losses, with a
+            ``get_level_map(num_levels)`` method giving the target level
+            of every (stage, unit) as ``CoarseToFineLoss`` has. Defaults to
+            a ``CoarseToFineLoss`` with MSPN's mapping when ``U > 1`` and
             every output against the last level otherwise.
         decoder (dict, optional): Codec config used to decode the final
             heatmaps. Defaults to ``None``.
@@ -75,8 +81,6 @@ class MultiStageHeatmapHead(BaseHead):
         >>> [[o.shape for o in s] for s in head(feats)]
         [[torch.Size([1, 17, 64, 48])], [torch.Size([1, 17, 64, 48])]]
     """
-
-    _version = 2
 
     def __init__(self,
                  in_channels: Union[int, Sequence[int]],
@@ -171,6 +175,25 @@ class MultiStageHeatmapHead(BaseHead):
         layers = iter(self.final_layers)
         return [[next(layers)(x) for x in units] for units in stages]
 
+    def output_names(self) -> List[str]:
+        """Names of the :meth:`forward` outputs, flattened depth first.
+
+        Returns:
+            list[str]: ``stage{s}`` for each stage when ``num_units == 1``,
+            else ``stage{s}_unit{u}`` for each stage and unit, stage-major.
+        """
+        if self.num_units == 1:
+            return [f'stage{s}' for s in range(self.num_stages)]
+        return [f'stage{s}_unit{u}' for s in range(self.num_stages)
+                for u in range(self.num_units)]
+
+    def _final_heatmaps(self, feats: NestedFeatures) -> Tensor:
+        """``forward(feats)[-1][-1]``, running only that unit's layer."""
+        x = self._stage_units(feats)[-1][-1]
+        if len(self.final_layers) == 0:
+            return x
+        return self.final_layers[-1](x)
+
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
@@ -191,9 +214,8 @@ class MultiStageHeatmapHead(BaseHead):
             ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
             ``output_heatmaps`` is set.
         """
-        return predict_final_heatmaps(
-            lambda x: self.forward(x)[-1][-1], self.decode, feats,
-            batch_data_samples, test_cfg)
+        return predict_final_heatmaps(self._final_heatmaps, self.decode,
+                                      feats, batch_data_samples, test_cfg)
 
     def loss(self,
              feats: Features,
@@ -221,7 +243,7 @@ class MultiStageHeatmapHead(BaseHead):
         ] for units in self.forward(feats)]
         losses = dict(self.loss_module(preds, targets, weights))
 
-        level = self._final_level(targets.shape[1])
+        level = self.target_levels(targets.shape[1])[-1][-1]
         _, avg_acc, _ = pose_pck_accuracy(
             output=to_numpy(preds[-1][-1]),
             target=to_numpy(targets[:, level]),
@@ -229,12 +251,18 @@ class MultiStageHeatmapHead(BaseHead):
         losses['acc_pose'] = torch.tensor(avg_acc, device=targets.device)
         return losses
 
-    def _final_level(self, num_levels: int) -> int:
-        """Target level of the final output (the finest by default)."""
-        get_map = getattr(self.loss_module, 'get_level_map', None)
-        if get_map is None:
-            return num_levels - 1
-        return get_map(num_levels)[-1][-1]
+    def target_levels(self, num_levels: int) -> List[List[int]]:
+        """Target level of every (stage, unit), from the loss.
+
+        Args:
+            num_levels (int): Number of target levels ``L`` the codec
+                encodes.
+
+        Returns:
+            list[list[int]]: ``[num_stages][num_units]`` levels in
+            ``[0, L)``.
+        """
+        return self.loss_module.get_level_map(num_levels)
 
     def extra_repr(self) -> str:
         return (f'num_stages={self.num_stages}, num_units={self.num_units}, '

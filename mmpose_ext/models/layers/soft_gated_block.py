@@ -43,11 +43,9 @@ class SoftGatedBlock(BaseModule):
       ``sigmoid(fc(relu(fc(avgpool(skip(x))))))`` of shape ``[B, N, 1,
       1]``, so it lies in ``[0, 1]``.
 
-    The paper does not state the gate's initial value. ``init_alpha=1``
-    (the default) starts the block as an ordinary identity-skip residual
-    block, as public soft-gating layers (e.g. ``neuraloperator``'s
-    ``SoftGating``, initialised to ones) do; ``init_alpha=0`` starts it
-    as a plain conv block.
+    The paper does not state the gate's initial value: ``init_alpha=1``
+    starts the block as an ordinary residual block, as public soft-gating
+    layers do (``docs/soft_gated.md``).
 
     The constructor takes ``in_channels`` and ``out_channels`` like
     :class:`PreActBottleneck`, so ``dict(type='SoftGatedBlock')`` can

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Sequence
 
 from mmpose.registry import MODELS
@@ -10,9 +9,8 @@ from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor, nn
 
 from .ohkm_loss import OHKMLoss
+from .target_levels import stage_unit_levels
 from .weighted_heatmap_mse_loss import WeightedHeatmapMSELoss
-
-_LEVEL_MAPS = ('mspn', 'same', 'last')
 
 
 @MODELS.register_module()
@@ -24,7 +22,8 @@ class CoarseToFineLoss(nn.Module):
     of decreasing Gaussian size (coarse to fine), following CPN
     (https://arxiv.org/abs/1711.07319). The targets come stacked as ``L``
     levels, and ``level_map`` says which level supervises unit ``j`` of
-    stage ``s``:
+    stage ``s`` (built and resolved by
+    :func:`~mmpose_ext.models.losses.target_levels.stage_unit_levels`):
 
     - ``'mspn'``: level ``j`` in every stage except the last, level
       ``j + 1`` in the last one (so ``L >= num_units + 1``; a 1-stage
@@ -85,7 +84,8 @@ class CoarseToFineLoss(nn.Module):
         self.num_stages = num_stages
         self.num_units = num_units
         self.loss_name = loss_name
-        self._level_map = self._init_level_map(level_map)
+        self._level_map = stage_unit_levels(level_map, num_stages,
+                                            num_units)
 
         if unit_losses is None:
             unit_losses = [
@@ -107,39 +107,6 @@ class CoarseToFineLoss(nn.Module):
                              f'entries, got {len(unit_weights)}')
         self.unit_weights = [float(w) for w in unit_weights]
 
-    def _init_level_map(
-            self, level_map: str | Sequence[Sequence[int]]
-    ) -> list[list[int]]:
-        """Turn ``level_map`` into a ``[num_stages][num_units]`` int list."""
-        S, U = self.num_stages, self.num_units
-        if isinstance(level_map, str):
-            if level_map == 'mspn':
-                return [[j + int(s == S - 1) for j in range(U)]
-                        for s in range(S)]
-            if level_map == 'same':
-                return [list(range(U)) for _ in range(S)]
-            if level_map == 'last':
-                return [[-1] * U for _ in range(S)]
-            raise ValueError(f'level_map must be one of {_LEVEL_MAPS} or a '
-                             f'[num_stages][num_units] list of ints, got '
-                             f'{level_map!r}')
-        if not isinstance(level_map, Sequence) or len(level_map) != S:
-            raise ValueError(f'level_map = {level_map!r} must have '
-                             f'num_stages={S} rows')
-        rows = []
-        for s, row in enumerate(level_map):
-            if (not isinstance(row, Sequence) or isinstance(row, str)
-                    or len(row) != U):
-                raise ValueError(f'level_map[{s}] = {row!r} must have '
-                                 f'num_units={U} entries')
-            for j, level in enumerate(row):
-                if (not isinstance(level, numbers.Integral)
-                        or isinstance(level, bool)):
-                    raise TypeError(f'level_map[{s}][{j}] must be an int, '
-                                    f'got {level!r}')
-            rows.append([int(level) for level in row])
-        return rows
-
     @property
     def level_map(self) -> list[list[int]]:
         """list[list[int]]: Target level of (stage, unit), as configured.
@@ -153,6 +120,8 @@ class CoarseToFineLoss(nn.Module):
                       num_levels: int | None = None) -> list[list[int]]:
         """Target level of every (stage, unit).
 
+        ``MultiStageHeatmapHead`` reads the level of its final output here.
+
         Args:
             num_levels (int, optional): Number of target levels ``L``. If
                 given, negative entries are resolved and every entry is
@@ -163,16 +132,8 @@ class CoarseToFineLoss(nn.Module):
         """
         if num_levels is None:
             return self.level_map
-        resolved = []
-        for s, row in enumerate(self._level_map):
-            resolved.append([])
-            for j, level in enumerate(row):
-                if not -num_levels <= level < num_levels:
-                    raise ValueError(
-                        f'(stage {s}, unit {j}) is mapped to target level '
-                        f'{level}, out of range for {num_levels} levels')
-                resolved[-1].append(level % num_levels)
-        return resolved
+        return stage_unit_levels(self._level_map, self.num_stages,
+                                 self.num_units, num_levels)
 
     def forward(self, preds: Sequence[Sequence[Tensor]], targets: Tensor,
                 keypoint_weights: Tensor) -> dict[str, Tensor]:

@@ -69,20 +69,6 @@ class WeightedHeatmapMSELoss(nn.Module):
         self.half = half
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def per_keypoint(pred: Tensor, target: Tensor) -> Tensor:
-        """Unweighted squared error averaged over each heatmap.
-
-        Args:
-            pred (Tensor): Predicted heatmaps, shape [B, K, H, W].
-            target (Tensor): Target heatmaps, shape [B, K, H, W].
-
-        Returns:
-            Tensor: ``mean over H, W of (pred - target) ** 2``, shape
-            [B, K].
-        """
-        return (pred - target).pow(2).mean(dim=(2, 3))
-
     def forward(self,
                 pred: Tensor,
                 target: Tensor,

@@ -94,14 +94,11 @@ class MultiContextAttention(BaseModule):
        * (w_k . h) + b_k``: all ``K`` heatmaps come from one 1x1 conv and
        one product, without materialising ``K`` copies of ``h``.
 
-    Combining resolutions: the paper upsamples the per-resolution maps
-    and combines them (Fig. 2); the released code attends at the output
-    resolution only, so it settles nothing. ``'mean'`` (default) keeps
-    the combined map in ``[0, 1]`` like every single map, so it is itself
-    an attention map (visualisable, and its scale does not depend on how
-    many resolutions are used); ``'sum'`` differs by the constant factor
-    ``R``, which the linear layers reading ``h`` absorb, so both span the
-    same models and differ only in the effective initial scale.
+    Combining resolutions: the paper's Fig. 2 leaves the combination open
+    and the released code attends at one resolution only; ``'mean'``
+    (default) keeps the combined map in ``[0, 1]``, an attention map
+    itself, while ``'sum'`` differs by the factor ``R`` only
+    (``docs/mca_hourglass.md``).
 
     Two uses:
 
@@ -125,9 +122,8 @@ class MultiContextAttention(BaseModule):
     mode).
 
     The 1x1 ``predictor`` starts at std 0.001 with zero bias, as the last
-    conv of MMPose's heatmap heads: with PyTorch's default init the
-    synthetic demo config learned far slower (0.477 against 0.640 AP after
-    its 12 epochs, README).
+    conv of MMPose's heatmap heads, so that the heatmaps start near the
+    near-zero targets (``docs/mca_hourglass.md``).
 
     Args:
         in_channels (int | Sequence[int]): Channels of the selected feature

@@ -183,6 +183,57 @@ def test_predict_flip_test(topdown_batch):
     assert not np.allclose(no_flip[0].keypoints, preds[0].keypoints)
 
 
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_predict_runs_no_global_predictor(flip_test, topdown_batch):
+    """predict decodes the RefineNet output only: the GlobalNet predictors
+    are never called, and the result is the RefineNet output of forward,
+    flip-averaged and decoded."""
+    batch = topdown_batch(None)
+    samples = batch['data_samples']
+    head = build_head().eval()
+    feats, feats_flip = level_feats(seed=0), level_feats(seed=1)
+    calls = []
+    hooks = [p.register_forward_hook(lambda *_: calls.append(1))
+             for p in head.global_predictors]
+    test_cfg = dict(flip_test=flip_test, output_heatmaps=True)
+    with torch.no_grad():
+        preds, heatmaps = head.predict(
+            [feats, feats_flip] if flip_test else feats, samples, test_cfg)
+        assert calls == []
+        refine = head(feats)[1]
+        if flip_test:
+            flip_indices = samples[0].metainfo['flip_indices']
+            refine = 0.5 * (refine + flip_heatmaps(
+                head(feats_flip)[1], flip_indices=flip_indices,
+                shift_heatmap=False))
+    assert len(calls) == len(head.global_predictors) * (1 + flip_test)
+    for hook in hooks:
+        hook.remove()
+    torch.testing.assert_close(
+        torch.stack([h.heatmaps for h in heatmaps]), refine)
+    for pred, expected in zip(preds, head.decode(refine)):
+        np.testing.assert_allclose(pred.keypoints, expected.keypoints,
+                                   atol=1e-5)
+        np.testing.assert_allclose(pred.keypoint_scores,
+                                   expected.keypoint_scores, atol=1e-5)
+
+
+def flatten(outputs):
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for item in outputs for t in flatten(item)]
+
+
+@pytest.mark.parametrize('num_levels', [1, 2, 4])
+def test_output_names_name_every_forward_output(num_levels):
+    in_channels = SMALL[:num_levels]
+    head = build_head(in_channels)
+    outputs = flatten(head(level_feats(in_channels)))
+    names = head.output_names()
+    assert len(names) == len(outputs) == num_levels + 1
+    assert names == [f'global{i}' for i in range(num_levels)] + ['refine']
+
+
 def test_in_topdown_pose_estimator(topdown_batch):
     """Loss and flip-test prediction inside MMPose's TopdownPoseEstimator,
     on MMPose's ResNet-18 (C2..C5) and pipeline-packed inputs."""

@@ -127,6 +127,43 @@ def test_predict_flip_test(num_stages, topdown_batch):
     assert not np.allclose(no_flip[0].keypoints, preds[0].keypoints)
 
 
+def flatten(outputs):
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for item in outputs for t in flatten(item)]
+
+
+@pytest.mark.parametrize('num_stages,num_units,expected', [
+    (1, 1, ['stage0']),
+    (3, 1, ['stage0', 'stage1', 'stage2']),
+    (2, 4, [f'stage{s}_unit{u}' for s in range(2) for u in range(4)]),
+])
+@pytest.mark.parametrize('heatmap_inputs', [False, True])
+def test_output_names_name_every_forward_output(num_stages, num_units,
+                                                expected, heatmap_inputs):
+    head = build_head(num_stages=num_stages, num_units=num_units,
+                      heatmap_inputs=heatmap_inputs)
+    outputs = flatten(head(stage_feats(num_stages, num_units)))
+    assert len(head.output_names()) == len(outputs)
+    assert head.output_names() == expected
+
+
+def test_predict_runs_only_the_final_layer(topdown_batch):
+    """predict applies the last (stage, unit) layer alone; its heatmaps are
+    those of forward's last output."""
+    batch = topdown_batch(None)
+    head = build_head(num_stages=2, num_units=4)
+    feats = stage_feats(2, 4)
+    calls = []
+    for i, layer in enumerate(head.final_layers):
+        layer.register_forward_hook(lambda *_, i=i: calls.append(i))
+    _, heatmaps = head.predict(feats, batch['data_samples'],
+                               dict(output_heatmaps=True))
+    assert calls == [len(head.final_layers) - 1]
+    torch.testing.assert_close(
+        torch.stack([h.heatmaps for h in heatmaps]), head(feats)[-1][-1])
+
+
 @pytest.mark.parametrize('num_stacks', [1, 2])
 def test_in_topdown_pose_estimator(num_stacks, topdown_batch):
     """Loss and flip-test prediction inside MMPose's TopdownPoseEstimator,

@@ -2,8 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
-from .pre_act_reference import bn_relu, bottleneck_reference, randomize_norms
 from torch import nn
+
+from .pre_act_reference import bn_relu, bottleneck_reference, randomize_norms
 
 
 def build_hru(in_channels=8, out_channels=16):

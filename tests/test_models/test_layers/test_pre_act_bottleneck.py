@@ -2,8 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
-from .pre_act_reference import bottleneck_reference, randomize_norms
 from torch import nn
+
+from .pre_act_reference import bottleneck_reference, randomize_norms
 
 
 @pytest.mark.parametrize('in_channels,out_channels', [(16, 16), (8, 16)])

@@ -2,10 +2,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
-from .pre_act_reference import bn_relu, randomize_norms
 from torch import nn
 
 from mmpose_ext.models.layers import SoftGatedBlock
+
+from .pre_act_reference import bn_relu, randomize_norms
 
 
 def build(**kwargs):

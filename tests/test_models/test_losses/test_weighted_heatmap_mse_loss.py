@@ -122,13 +122,21 @@ def test_zero_weight_keypoint_gets_zero_gradient(average, use_target_weight):
         assert (per_kpt_grad[weights != 0] > 0).all()
 
 
-def test_per_keypoint():
+@pytest.mark.parametrize('k', [0, 2, 4])
+def test_one_labelled_keypoint_gives_its_heatmap_mse(k):
+    """With only keypoint ``k`` labelled (weight 1) in every sample, the
+    'valid' average is the mean over samples of that keypoint's heatmap
+    MSE, and the 'all' average is that divided by ``K``."""
     pred, target, _ = _inputs()
-    per_kpt = WeightedHeatmapMSELoss().per_keypoint(pred, target)
-    assert per_kpt.shape == pred.shape[:2]
-    expected = np.mean(
-        (pred.numpy() - target.numpy())**2, axis=(2, 3))
-    np.testing.assert_allclose(per_kpt.numpy(), expected, rtol=1e-6)
+    B, K = pred.shape[:2]
+    weights = torch.zeros(B, K)
+    weights[:, k] = 1.
+    mse_k = np.mean((pred[:, k].double().numpy() -
+                     target[:, k].double().numpy())**2)
+    valid = WeightedHeatmapMSELoss(average='valid')(pred, target, weights)
+    np.testing.assert_allclose(valid.item(), mse_k, rtol=1e-6)
+    every = WeightedHeatmapMSELoss(average='all')(pred, target, weights)
+    np.testing.assert_allclose(every.item(), mse_k / K, rtol=1e-6)
 
 
 def test_invalid_arguments():

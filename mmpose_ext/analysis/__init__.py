@@ -1,0 +1,29 @@
+"""Analysis commands over the package's configs (not imported by
+``import mmpose_ext``); each ``tools/`` script of the same purpose is a
+shim over one of them:
+
+* :mod:`.complexity`: parameters and FLOPs, the model zoo table
+  (``tools/analysis/model_complexity.py``);
+* :mod:`.benchmark`: training and inference throughput and peak memory
+  (``tools/benchmark.py``);
+* :mod:`.onnx_export`: ONNX export, checked against PyTorch
+  (``tools/export_onnx.py``);
+* :mod:`.codec_benchmark`: ``MultiLevelHeatmap`` against MMPose's
+  ``MegviiHeatmap`` (``tools/analysis/benchmark_codec.py``);
+* :mod:`.mspn_benchmark`: ``CrossStageMSPN`` against MMPose's ``MSPN``
+  (``tools/analysis/benchmark_mspn.py``);
+* :mod:`.soft_gated_tradeoff`: the soft-gated hourglass table
+  (``tools/analysis/soft_gated_tradeoff.py``);
+* :mod:`.training_curves`: loss and AP curves of a run
+  (``tools/analysis/plot_training.py``).
+
+The helpers they share are exported here.
+"""
+from .config_summary import REPO_ROOT, config_input_size, describe_model
+from .stats import median_interval
+from .tensor_forward import TensorForward, flatten_outputs
+
+__all__ = [
+    'REPO_ROOT', 'TensorForward', 'config_input_size', 'describe_model',
+    'flatten_outputs', 'median_interval'
+]

@@ -1,0 +1,98 @@
+"""Stop training at the first NaN or infinite loss, before it is saved.
+
+MMEngine keeps training when a loss turns NaN: the optimizer step spreads
+NaN into the weights, the logger prints ``loss: nan`` and the checkpoint
+hook then saves the poisoned weights over a good checkpoint (with
+``max_keep_ckpts=1`` the good one is deleted). :class:`NonFiniteLossHook`
+checks every loss term a training iteration returns and raises
+:class:`NonFiniteLossError`, naming the iteration and the term, before any
+lower-priority hook (the checkpoint hook runs last) sees that iteration.
+"""
+import math
+import os.path as osp
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.hooks import Hook
+from mmpose.registry import HOOKS
+
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
+
+
+class NonFiniteLossError(RuntimeError):
+    """A training loss became NaN or infinite."""
+
+
+def _as_float(value: Any) -> Optional[float]:
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 0:
+            return None
+        value = value.detach()
+        return float(value.float().sum()) if value.numel() > 1 else float(
+            value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Raise :class:`NonFiniteLossError` when a loss term is not finite.
+
+    Switched on with ``custom_hooks = [dict(type='NonFiniteLossHook')]``
+    (every config of the package does, see ``configs/_base_/``). Every
+    entry of the iteration's outputs whose name contains ``loss_key`` is
+    checked after the iteration. The error names the iteration (1-based,
+    as the logs count), the epoch, the bad terms (the total ``loss`` only
+    if no single term is to blame) and the last checkpoint written before
+    it, which is kept: the hook has ``VERY_HIGH`` priority, so the
+    checkpoint hook (``VERY_LOW``) never runs for the bad iteration.
+
+    Args:
+        loss_key (str): Outputs whose name contains it are checked.
+            Defaults to ``'loss'``: MMEngine's ``parse_losses`` sums exactly
+            those into the total ``loss``.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, loss_key: str = 'loss'):
+        if not isinstance(loss_key, str) or not loss_key:
+            raise ValueError(
+                f'loss_key must be a non-empty string, got {loss_key!r}')
+        self.loss_key = loss_key
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Any = None,
+                         outputs: Optional[Dict[str, Any]] = None) -> None:
+        if not outputs:
+            return
+        bad: List[Tuple[str, float]] = []
+        for name, value in outputs.items():
+            number = _as_float(value) if self.loss_key in name else None
+            if number is not None and not math.isfinite(number):
+                bad.append((name, number))
+        if not bad:
+            return
+        terms = [(n, v) for n, v in bad if n != 'loss'] or bad
+        listing = ', '.join(f'{name}={value}' for name, value in terms)
+        last = self._last_checkpoint(runner)
+        kept = (f'The last good checkpoint, {last}, is kept: fix the cause '
+                '(learning rate, gradient clipping via optim_wrapper.'
+                'clip_grad, bad annotations) and continue with --resume.'
+                if last else 'No checkpoint had been written yet.')
+        raise NonFiniteLossError(
+            f'Non-finite loss at iteration {runner.iter + 1} (epoch '
+            f'{runner.epoch + 1}): {listing}. Training stopped before this '
+            f'state was saved. {kept}')
+
+    @staticmethod
+    def _last_checkpoint(runner) -> Optional[str]:
+        last = runner.message_hub.get_info('last_ckpt')
+        record = osp.join(runner.work_dir, 'last_checkpoint')
+        if last is None and osp.isfile(record):
+            with open(record) as f:
+                last = f.read().strip() or None
+        return last

@@ -1,0 +1,125 @@
+"""Unreadable images: skipped in training with a warning, fatal in eval."""
+import io
+import logging
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from mmengine.logging import MMLogger
+from mmpose.registry import DATASETS, HOOKS
+
+from mmpose_ext.engine import UnreadableImageError, UnreadableImageHook
+from mmpose_ext.engine.hooks.unreadable_image_hook import (
+    GuardedImageLoading,
+    guard_dataset,
+)
+
+PIPELINE = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=(48, 64)),
+    dict(type='PackPoseInputs'),
+]
+
+
+def _dataset_cfg(root, split, test_mode, ann_file=None, **kwargs):
+    return dict(
+        type='CocoDataset', data_root=str(root), data_mode='topdown',
+        ann_file=ann_file or f'annotations/person_keypoints_{split}.json',
+        data_prefix=dict(img=f'images/{split}/'), test_mode=test_mode,
+        pipeline=PIPELINE, **kwargs)
+
+
+def _dataset(root, split, test_mode, ann_file=None, **kwargs):
+    return DATASETS.build(
+        _dataset_cfg(root, split, test_mode, ann_file, **kwargs))
+
+
+def smoke():
+    """Built from its registered name, it guards the loops' datasets."""
+    hook = HOOKS.build(dict(type='UnreadableImageHook'))
+    assert isinstance(hook, UnreadableImageHook)
+    dataset = SimpleNamespace(
+        test_mode=False, pipeline=SimpleNamespace(transforms=[
+            _load_image()]))
+    runner = SimpleNamespace(train_dataloader=SimpleNamespace(
+        dataset=dataset))
+    hook.before_train(runner)
+    assert isinstance(dataset.pipeline.transforms[0], GuardedImageLoading)
+    assert dataset.pipeline.transforms[0].skip
+
+
+def _load_image():
+    from mmpose.registry import TRANSFORMS
+    return TRANSFORMS.build(dict(type='LoadImage'))
+
+
+def test_smoke():
+    smoke()
+
+
+@pytest.fixture
+def damaged_coco(synthetic_coco, tmp_path):
+    """A copy of the synthetic set whose first train and val images are
+    bad."""
+    root = tmp_path / 'coco'
+    shutil.copytree(synthetic_coco, root)
+    train = sorted((root / 'images/train').iterdir())[0]
+    train.write_bytes(train.read_bytes()[:64])  # truncated download
+    val = sorted((root / 'images/val').iterdir())[0]
+    val.write_bytes(b'')
+    return root, train, val
+
+
+def test_training_skips_undecodable_image_with_warning(damaged_coco):
+    root, bad, _ = damaged_coco
+    dataset = _dataset(root, 'train', test_mode=False)
+    guard_dataset(dataset)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    bad_indices = [i for i in range(len(dataset))
+                   if dataset.get_data_info(i)['img_path'] == str(bad)]
+    assert bad_indices
+    try:
+        for _ in range(3):  # warned once per file
+            sample = dataset[bad_indices[0]]
+            assert sample['data_samples'].img_path != str(bad)
+    finally:
+        logger.removeHandler(handler)
+    log = stream.getvalue()
+    assert log.count(f'Skipping training image {bad}') == 1
+    assert 'cannot be decoded' in log
+
+
+def test_evaluation_fails_naming_the_image(damaged_coco):
+    root, _, bad = damaged_coco
+    dataset = _dataset(root, 'val', test_mode=True)
+    guard_dataset(dataset)
+    with pytest.raises(UnreadableImageError) as err:
+        dataset[0]
+    message = str(err.value)
+    assert f'Cannot load image {bad}: it is empty (0 bytes)' in message
+    assert 'imdecode' not in message.split('(')[0]
+
+
+def test_missing_image_is_named(damaged_coco):
+    root, _, bad = damaged_coco
+    bad.unlink()
+    dataset = _dataset(root, 'val', test_mode=True)
+    guard_dataset(dataset)
+    with pytest.raises(UnreadableImageError, match='does not exist'):
+        dataset[0]
+
+
+def test_skip_in_training_false_makes_training_images_fatal(damaged_coco):
+    root, bad, _ = damaged_coco
+    dataset = _dataset(root, 'train', test_mode=False)
+    hook = UnreadableImageHook(skip_in_training=False)
+    hook.before_train(SimpleNamespace(train_dataloader=SimpleNamespace(
+        dataset=dataset)))
+    index = next(i for i in range(len(dataset))
+                 if dataset.get_data_info(i)['img_path'] == str(bad))
+    with pytest.raises(UnreadableImageError, match='cannot be decoded'):
+        dataset[index]

@@ -1,0 +1,95 @@
+"""bfloat16 mixed precision on the CPU for the package's model families."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpose.registry import MODELS, OPTIM_WRAPPERS
+
+from mmpose_ext.engine import CpuAmpOptimWrapper
+
+ROOT = Path(__file__).resolve().parents[3]
+# The configs' architectures at a fraction of their width (fast on a CPU).
+FAMILIES = {
+    'resnet': ('configs/synthetic/td-hm_res18_synthetic-coco-128x96.py',
+               dict(backbone=dict(base_channels=8, stem_channels=16),
+                    head=dict(in_channels=64,
+                              deconv_out_channels=(16, 16, 16)))),
+    'hrnet': ('configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py',
+              dict(backbone=dict(extra=dict(
+                  stage1=dict(num_channels=(16, )),
+                  stage2=dict(num_channels=(8, 16)),
+                  stage3=dict(num_modules=1, num_channels=(8, 16, 32)),
+                  stage4=dict(num_modules=1,
+                              num_channels=(8, 16, 32, 64)))),
+                   head=dict(in_channels=8))),
+}
+
+
+def smoke():
+    """Built from its registered name, a step runs a linear model's forward
+    in bfloat16 and updates its float32 weights."""
+    model = torch.nn.Linear(4, 2)
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type='CpuAmpOptimWrapper',
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    before = model.weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16  # no backbone: all under autocast
+    wrapper.update_params(out.float().pow(2).mean())
+    assert model.weight.dtype == torch.float32
+    assert not torch.equal(model.weight, before)
+
+
+def test_smoke():
+    smoke()
+
+
+def test_options_and_state():
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match='use_fsdp'):
+        CpuAmpOptimWrapper(use_fsdp=True, optimizer=optimizer)
+    with pytest.raises(ValueError, match='dtype'):
+        CpuAmpOptimWrapper(dtype='float64', optimizer=optimizer)
+    wrapper = CpuAmpOptimWrapper(dtype=torch.float16, optimizer=optimizer)
+    assert wrapper.cast_dtype == torch.bfloat16
+    state = wrapper.state_dict()
+    assert 'loss_scaler' not in state
+    # a GPU AmpOptimWrapper checkpoint's scaler state is dropped on load
+    wrapper.load_state_dict(dict(state, loss_scaler={'scale': 65536.0}))
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_bfloat16_training_steps_are_finite(family, topdown_batch,
+                                            one_thread):
+    config, shrink = FAMILIES[family]
+    cfg = Config.fromfile(ROOT / config)
+    cfg.merge_from_dict(dict(model=shrink))
+    model = MODELS.build(cfg.model)
+    # 'float16' (a GPU config) becomes bfloat16, the CPU autocast dtype
+    wrapper = CpuAmpOptimWrapper(
+        dtype='float16',
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3))
+    dtypes, head_dtypes = [], []
+    model.backbone.register_forward_hook(
+        lambda module, args, out: dtypes.append(out[-1].dtype))
+    head_conv = [m for m in model.head.modules()
+                 if isinstance(m, torch.nn.Conv2d)][-1]
+    head_conv.register_forward_hook(
+        lambda module, args, out: head_dtypes.append(out.dtype))
+    batch = topdown_batch(
+        cfg.model.head.decoder, input_size=(96, 128), batch_size=2,
+        use_dataset_keypoint_weights=family == 'hrnet')
+    for _ in range(2):
+        log_vars = model.train_step(batch, wrapper)
+        losses = {k: float(v) for k, v in log_vars.items() if 'loss' in k}
+        assert losses and all(torch.isfinite(torch.tensor(list(
+            losses.values())))), losses
+    assert dtypes == [torch.bfloat16] * 2  # the backbone ran in bfloat16
+    # ... and the head in float32 (MMPose's head's loss needs it)
+    assert head_dtypes and set(head_dtypes) == {torch.float32}
+    for param in model.parameters():
+        assert param.dtype == torch.float32
+        assert param.grad is None or torch.isfinite(param.grad).all()
