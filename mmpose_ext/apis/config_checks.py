@@ -15,7 +15,9 @@ what was expected:
   ``bbox_file``/evaluator annotation files exist and are not empty
   (``FileNotFoundError`` / ``ValueError``);
 * :func:`check_keypoint_count` - ``model.head.out_channels`` equals the
-  dataset's ``num_keypoints`` (``ValueError``).
+  dataset's ``num_keypoints`` (``ValueError``);
+* :func:`check_target_layout` - a ``MultiLevelHeatmap`` target encoder
+  packs its levels the way the head reads them (``ValueError``).
 
 A data set whose annotation file lists no instances is only found when it
 is built: :func:`explain_empty_dataset` turns MMEngine's ``need at least one
@@ -33,7 +35,8 @@ from mmengine.registry import Registry
 
 __all__ = [
     'UnknownComponentError', 'check_component_types', 'check_config',
-    'check_data_paths', 'check_keypoint_count', 'dataset_configs',
+    'check_data_paths', 'check_keypoint_count', 'check_target_layout',
+    'dataset_configs',
     'explain_empty_dataset'
 ]
 
@@ -388,6 +391,54 @@ def check_keypoint_count(cfg: Config, splits: Sequence[str] = SPLITS) -> None:
                     f'{channels // per_keypoint} keypoints.')
 
 
+# MMPose heads that read one ``PixelData`` per target level
+# (``MultilevelPixelData``) and ``[L, N, K]`` keypoint weights
+_MULTILEVEL_HEADS = ('MSPNHead', 'mmpose.MSPNHead')
+
+
+def check_target_layout(cfg: Config, splits: Sequence[str] = SPLITS) -> None:
+    """Check that ``MultiLevelHeatmap`` targets come in the head's layout.
+
+    MMPose's ``MSPNHead`` (RSN and MSPN configs) reads MMPose's
+    multi-level layout (``MultiLevelHeatmap(multilevel=True)``); every
+    other head reads stacked levels (the default). Without this check the
+    wrong layout fails in the first training step, deep inside the head
+    (``Unsupported type <class 'int'> for slicing PixelData``).
+
+    Args:
+        cfg (Config): The merged config.
+        splits (Sequence[str]): Dataloaders the run will use; only the
+            ``'train'`` pipeline makes targets.
+
+    Raises:
+        ValueError: naming the transform's config key and the fix.
+    """
+    head = (cfg.get('model') or {}).get('head')
+    if 'train' not in splits or not isinstance(head, dict):
+        return
+    needs = head.get('type') in _MULTILEVEL_HEADS
+    for loader_key, dataset in dataset_configs(cfg, ['train']):
+        for key, leaf in _dataset_leaves(dataset, loader_key):
+            for i, transform in enumerate(leaf.get('pipeline') or []):
+                if not (isinstance(transform, dict)
+                        and transform.get('type') == 'GenerateTarget'):
+                    continue
+                encoder = transform.get('encoder')
+                if not (isinstance(encoder, dict) and encoder.get('type')
+                        in ('MultiLevelHeatmap',
+                            'mmpose_ext.MultiLevelHeatmap')):
+                    continue
+                has = bool(encoder.get('multilevel', False))
+                if has != needs:
+                    reads = ("MMPose's multi-level layout" if needs else
+                             'stacked levels')
+                    raise ValueError(
+                        f'{key}.pipeline[{i}].encoder is MultiLevelHeatmap '
+                        f'with multilevel={has} but model.head '
+                        f'({head.get("type")}) reads {reads}: set '
+                        f'multilevel={needs} in the encoder.')
+
+
 def check_config(cfg: Config, splits: Sequence[str] = SPLITS) -> None:
     """Run every check of this module on ``cfg``.
 
@@ -398,4 +449,5 @@ def check_config(cfg: Config, splits: Sequence[str] = SPLITS) -> None:
     """
     check_component_types(cfg)
     check_keypoint_count(cfg, splits)
+    check_target_layout(cfg, splits)
     check_data_paths(cfg, splits)

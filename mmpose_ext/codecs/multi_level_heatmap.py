@@ -152,6 +152,18 @@ class MultiLevelHeatmap(BaseKeypointCodec):
     ``MegviiHeatmap.encode`` themselves reject N > 1 with an assertion;
     top-down pipelines always pass N = 1.
 
+    Layouts: by default (``multilevel=False``) the L levels are stacked
+    into one array, the layout of this package's multi-level heads
+    (``CPNHead``, ``MultiStageHeatmapHead``). With ``multilevel=True`` the
+    targets are packed exactly as MMPose's ``GenerateTarget(multilevel=
+    True)`` packs one single-level encoder per level: heatmaps as a list
+    of L ``(K, H, W)`` arrays (``PackPoseInputs`` turns it into a
+    ``MultilevelPixelData``) and keypoint weights as one ``(L, N, K)``
+    array, the layout MMPose's ``MSPNHead`` (RSN and MSPN configs) indexes.
+    Both layouts hold the same values; as one array, the weights of the
+    multilevel layout are still multiplied by the dataset keypoint weights
+    in ``GenerateTarget(use_dataset_keypoint_weights=True)``.
+
     Note:
 
         - instance number: N
@@ -165,11 +177,13 @@ class MultiLevelHeatmap(BaseKeypointCodec):
 
         - heatmaps (np.ndarray): The float32 heatmaps in shape (L * K, H, W),
             level-major: level ``l`` occupies channels ``l * K:(l + 1) * K``
-            (3-D because ``PixelData`` only accepts 2-D/3-D arrays)
+            (3-D because ``PixelData`` only accepts 2-D/3-D arrays); with
+            ``multilevel=True`` a list of L arrays (K, H, W)
         - keypoint_weights (np.ndarray): The float32 target weights in shape
             (N, L, K); (N, K) when a single level is encoded, as MMPose's
             single-level codecs pack them, so that stock heads such as
-            ``HeatmapHead`` train on this codec unchanged
+            ``HeatmapHead`` train on this codec unchanged; (L, N, K) with
+            ``multilevel=True``
 
     Args:
         input_size (tuple): Image size in [w, h].
@@ -198,6 +212,9 @@ class MultiLevelHeatmap(BaseKeypointCodec):
             last level: its kernel size in kernel mode, or the kernel whose
             OpenCV sigma ``0.3 * ((ks - 1) * 0.5 - 1) + 0.8`` is closest to
             its sigma in sigma mode (11 for sigma 2). Defaults to ``None``.
+        multilevel (bool): Pack the targets in MMPose's multi-level layout
+            for MMPose's ``MSPNHead`` (see above) instead of stacking them.
+            Defaults to ``False``.
 
     .. _`CPN`: https://arxiv.org/abs/1711.07319
     .. _`MSPN`: https://arxiv.org/abs/1901.00148
@@ -218,7 +235,8 @@ class MultiLevelHeatmap(BaseKeypointCodec):
                  blur_kernel_size: int = 0,
                  refine: str = 'shift',
                  unbiased: bool = False,
-                 dark_blur_kernel_size: Optional[int] = None) -> None:
+                 dark_blur_kernel_size: Optional[int] = None,
+                 multilevel: bool = False) -> None:
         super().__init__()
         self.input_size = _check_size('input_size', input_size)
         self.heatmap_size = _check_size('heatmap_size', heatmap_size)
@@ -281,6 +299,9 @@ class MultiLevelHeatmap(BaseKeypointCodec):
             raise ValueError('unbiased=True needs `sigmas` (a blurred delta '
                              'in kernel mode is always pixel-centred), got '
                              f'kernel_sizes={kernel_sizes!r}')
+        if not isinstance(multilevel, bool):
+            raise ValueError(
+                f'multilevel must be a bool, got {multilevel!r}')
         if dark_blur_kernel_size is None:
             if self.mode == 'kernel':
                 dark_blur_kernel_size = self.kernel_sizes[-1]
@@ -298,6 +319,7 @@ class MultiLevelHeatmap(BaseKeypointCodec):
         self.refine = refine
         self.unbiased = unbiased
         self.dark_blur_kernel_size = int(dark_blur_kernel_size)
+        self.multilevel = multilevel
         self.num_levels = len(self.kernel_sizes or self.sigmas)
         self.scale_factor = (np.array(self.input_size) /
                              self.heatmap_size).astype(np.float32)
@@ -366,10 +388,12 @@ class MultiLevelHeatmap(BaseKeypointCodec):
 
         Returns:
             dict:
-            - heatmaps (np.ndarray): The heatmaps in shape (L * K, H, W),
-                level-major
+            - heatmaps (np.ndarray | list[np.ndarray]): The heatmaps in
+                shape (L * K, H, W), level-major, or L arrays (K, H, W)
+                with ``multilevel=True``
             - keypoint_weights (np.ndarray): The target weights in shape
-                (N, L, K), or (N, K) when L == 1
+                (N, L, K), (N, K) when L == 1, or (L, N, K) with
+                ``multilevel=True``
         """
         keypoints = np.asarray(keypoints)
         if keypoints.ndim != 3 or keypoints.shape[-1] < 2:
@@ -437,6 +461,11 @@ class MultiLevelHeatmap(BaseKeypointCodec):
         elif N > 1:
             heatmaps = heatmaps.max(axis=1)
 
+        if self.multilevel:
+            # MMPose's GenerateTarget(multilevel=True) layout (class doc)
+            return dict(
+                heatmaps=list(heatmaps.reshape(L, K, H, W)),
+                keypoint_weights=np.repeat(weights[None], L, axis=0))
         keypoint_weights = weights if L == 1 else np.repeat(
             weights[:, None, :], L, axis=1)
         return dict(

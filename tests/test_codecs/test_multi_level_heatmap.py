@@ -380,8 +380,55 @@ def test_mmpose_multilevel_path_drops_dataset_weights():
         np.testing.assert_array_equal(weights, results['keypoints_visible'])
 
 
+def test_multilevel_layout_is_mmpose_generate_target_multilevel():
+    """``multilevel=True``: through ``GenerateTarget`` + ``PackPoseInputs``
+    the same structures as MMPose's one ``MegviiHeatmap`` per level with
+    ``GenerateTarget(multilevel=True)`` (values: peak 255, as it), the
+    stacked layout's values, and the dataset weights still applied."""
+    results = make_results(np.random.default_rng(7))
+    encoder = dict(type='MultiLevelHeatmap', input_size=INPUT_SIZE,
+                   heatmap_size=HEATMAP_SIZE, kernel_sizes=KERNELS,
+                   peak=255.)
+    ours = PackPoseInputs()(GenerateTarget(
+        encoder=dict(encoder, multilevel=True))(dict(results)))
+    stock = PackPoseInputs()(GenerateTarget(encoder=[
+        dict(type='MegviiHeatmap', input_size=INPUT_SIZE,
+             heatmap_size=HEATMAP_SIZE, kernel_size=k) for k in KERNELS
+    ], multilevel=True)(dict(results)))
+    a, b = ours['data_samples'], stock['data_samples']
+    assert type(a.gt_fields) is type(b.gt_fields)
+    assert a.gt_fields.nlevel == b.gt_fields.nlevel == len(KERNELS)
+    for level in range(len(KERNELS)):
+        np.testing.assert_allclose(a.gt_fields[level].heatmaps.numpy(),
+                                   b.gt_fields[level].heatmaps.numpy(),
+                                   rtol=0, atol=255 * 5e-5)
+    w_a = a.gt_instance_labels.keypoint_weights.numpy()
+    w_b = b.gt_instance_labels.keypoint_weights.numpy()
+    assert w_a.shape == w_b.shape == (len(KERNELS), 1, 17)
+    np.testing.assert_array_equal(w_a, w_b)
+
+    stacked = make_codec(kernel_sizes=KERNELS).encode(
+        results['keypoints'], results['keypoints_visible'])
+    multi = make_codec(kernel_sizes=KERNELS, multilevel=True).encode(
+        results['keypoints'], results['keypoints_visible'])
+    np.testing.assert_array_equal(np.concatenate(multi['heatmaps']),
+                                  stacked['heatmaps'])
+    np.testing.assert_array_equal(
+        multi['keypoint_weights'],
+        stacked['keypoint_weights'].transpose(1, 0, 2))
+
+    weighted = GenerateTarget(encoder=dict(encoder, multilevel=True),
+                              use_dataset_keypoint_weights=True)(
+                                  dict(results))['keypoint_weights']
+    np.testing.assert_allclose(
+        weighted, np.broadcast_to(
+            results['keypoints_visible'] * COCO_WEIGHTS,
+            (len(KERNELS), 1, 17)), rtol=1e-6)
+
+
 @pytest.mark.parametrize('kwargs, match', [
     (dict(), 'exactly one of'),
+    (dict(sigmas=SIGMAS, multilevel=1), 'multilevel must be a bool'),
     (dict(sigmas=SIGMAS, kernel_sizes=KERNELS), 'exactly one of'),
     (dict(kernel_sizes=(15, 10)), '10'),
     (dict(kernel_sizes=(0, )), r'\b0\b'),
