@@ -1,7 +1,8 @@
 # mmpose_ext's engine components, switched on by every config of the package
 # so that MMPose's stock tools/train.py and tools/test.py behave as ours:
-# atomic checkpoints, the NaN/inf stop, unreadable-image handling and AMP
-# that also runs on the CPU (see mmpose_ext/engine/). MMEngine refuses a key
+# atomic checkpoints, refusal of checkpoints that do not fit the model, the
+# NaN/inf stop, unreadable-image handling and AMP that also runs on the CPU
+# (see mmpose_ext/engine/). MMEngine refuses a key
 # that two bases both define, so a config over an MMPose base lists this
 # file after it and adds the pieces to its own keys:
 #   _base_ = ['mmpose::...', '../_base_/mmpose_ext_runtime.py']
@@ -12,6 +13,7 @@
 custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 mmpose_ext_default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook'),
+    checkpoint_fit=dict(type='CheckpointFitHook'),
     non_finite_loss=dict(type='NonFiniteLossHook'),
     unreadable_image=dict(type='UnreadableImageHook'))
 mmpose_ext_optim_wrapper = dict(constructor='CpuAmpOptimWrapperConstructor')

@@ -18,7 +18,10 @@ too. The wrapper adds only what a config cannot express:
   ``MMDistributedDataParallel`` without ``device_ids``, which
   ``DistributedDataParallel`` refuses for CPU modules;
 * ``--trust-checkpoint``: explicit opt-in to full unpickling of checkpoints,
-  and a weights-only refusal is reported with the file and that opt-in.
+  and a weights-only refusal is reported with the file and that opt-in;
+* a checkpoint that does not fit the model is refused (``CheckpointFitHook``
+  is switched on if the config lacks it) and reported without a traceback,
+  exit status 1; ``--allow-partial`` keeps MMEngine's lenient loading.
 
 Everything hooks into public ``Runner`` methods (``from_cfg``,
 ``build_dataloader``, ``load_checkpoint``, ``resume``) of the subclass
@@ -43,6 +46,7 @@ from ..engine.checkpoint_allowlist import (
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
 )
+from ..engine.checkpoint_fit import CheckpointMismatchError
 from .config_checks import SPLITS, check_config, explain_empty_dataset
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
 ]
 
 TRUST_FLAG = '--trust-checkpoint'
+PARTIAL_FLAG = '--allow-partial'
 
 
 def load_mmpose_tool(name: str) -> ModuleType:
@@ -123,16 +128,28 @@ class PreflightRunner(Runner):
     :func:`~.config_checks.check_config` on :attr:`data_splits` first;
     ``build_dataloader`` names the annotation file of a data set without
     samples; ``load_checkpoint`` and ``resume`` explain a weights-only
-    refusal. Everything else is MMEngine's.
+    refusal; ``CheckpointFitHook`` checks every loaded checkpoint (added
+    to ``default_hooks`` unless the config sets ``checkpoint_fit``).
+    Everything else is MMEngine's.
     """
 
     #: Dataloaders the run uses, for the config checks.
     data_splits: Sequence[str] = SPLITS
+    #: Load checkpoints that do not fit the model leniently (MMEngine's
+    #: default) instead of refusing them.
+    allow_partial: bool = False
 
     @classmethod
     def from_cfg(cls, cfg: Config) -> Runner:
         cfg = adapt_to_cpu_distributed(cfg)
         check_config(cfg, cls.data_splits)
+        hooks = cfg.get('default_hooks')
+        if hooks is None:
+            hooks = cfg.default_hooks = {}
+        if 'checkpoint_fit' not in hooks:
+            hooks['checkpoint_fit'] = dict(type='CheckpointFitHook')
+        if cls.allow_partial and hooks['checkpoint_fit'] is not None:
+            hooks['checkpoint_fit']['allow_partial'] = True
         return super().from_cfg(cfg)
 
     @staticmethod
@@ -168,11 +185,16 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     trust = TRUST_FLAG in argv
-    argv = [a for a in argv if a != TRUST_FLAG]
+    partial = PARTIAL_FLAG in argv
+    argv = [a for a in argv if a not in (TRUST_FLAG, PARTIAL_FLAG)]
     tool = load_mmpose_tool(name)
     splits = ('train', 'val') if name == 'train' else ('test', )
     tool.Runner = type('PreflightRunner', (PreflightRunner, ),
-                       dict(data_splits=splits))
+                       dict(data_splits=splits, allow_partial=partial))
     sys.argv = [f'tools/{name}.py'] + argv
     with trust_checkpoint_pickles() if trust else nullcontext():
-        tool.main()
+        try:
+            tool.main()
+        except CheckpointMismatchError as err:
+            print(f'error: {err}', file=sys.stderr, flush=True)
+            raise SystemExit(1) from None

@@ -12,9 +12,16 @@ from .checkpoint_allowlist import (
     trust_checkpoint_pickles,
 )
 from .checkpoint_files import checkpoint_problem, find_resumable_checkpoint
+from .checkpoint_fit import (
+    CheckpointFit,
+    CheckpointMismatchError,
+    check_checkpoint,
+    load_fitting_weights,
+)
 from .fileio import AtomicLocalBackend
 from .hooks import (
     AtomicCheckpointHook,
+    CheckpointFitHook,
     NonFiniteLossError,
     NonFiniteLossHook,
     UnreadableImageError,
@@ -23,9 +30,11 @@ from .hooks import (
 from .optim_wrappers import CpuAmpOptimWrapper, CpuAmpOptimWrapperConstructor
 
 __all__ = [
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CpuAmpOptimWrapper',
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointFit',
+    'CheckpointFitHook', 'CheckpointMismatchError', 'CpuAmpOptimWrapper',
     'CpuAmpOptimWrapperConstructor', 'NonFiniteLossError',
     'NonFiniteLossHook', 'UnreadableImageError', 'UnreadableImageHook',
-    'checkpoint_problem', 'explain_refused_checkpoint',
-    'find_resumable_checkpoint', 'trust_checkpoint_pickles'
+    'check_checkpoint', 'checkpoint_problem', 'explain_refused_checkpoint',
+    'find_resumable_checkpoint', 'load_fitting_weights',
+    'trust_checkpoint_pickles'
 ]

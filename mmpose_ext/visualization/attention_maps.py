@@ -15,9 +15,11 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
-from mmpose.apis import inference_topdown, init_model
+from mmpose.apis import inference_topdown
 from mmpose.structures.bbox import get_warp_matrix
 
+from ..apis.inference import init_model
+from ..engine.checkpoint_fit import CheckpointMismatchError
 from ..models.necks import MultiContextAttention
 
 __all__ = ['attention_tiles', 'grid', 'main', 'overlay', 'parse_args']
@@ -116,6 +118,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         metavar=('X1', 'Y1', 'X2', 'Y2'))
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--columns', type=int, default=6)
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a checkpoint that does not fit the model')
     return parser.parse_args(argv)
 
 
@@ -123,7 +127,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
     """Draw and save the grid; returns its path.
 
     Raises:
-        SystemExit: naming the image or checkpoint that cannot be read.
+        SystemExit: naming the image or checkpoint that cannot be read,
+            or the checkpoint that does not fit the model.
     """
     args = parse_args(argv)
     image = cv2.imread(str(args.image))
@@ -131,7 +136,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
         raise SystemExit(f'cannot read an image from {args.image}')
     if not Path(args.checkpoint).is_file():
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    try:
+        model = init_model(args.config, args.checkpoint, device=args.device,
+                           allow_partial=args.allow_partial)
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'error: {err}') from None
     tiles, num_holistic = attention_tiles(model, image, args.bbox)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.out), grid(tiles, args.columns))

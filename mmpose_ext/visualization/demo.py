@@ -3,7 +3,7 @@
 ``python tools/demo.py IMAGE_OR_DIR --config CFG --checkpoint CKPT
 [--det-config DC --det-checkpoint DCK] [--det-score-thr 0.5]
 [--out-dir DIR] [--device cpu]`` runs MMPose's top-down inference
-(``mmpose.apis.init_model`` / ``inference_topdown``) on an image or on
+(``mmpose_ext.apis.init_model`` / ``inference_topdown``) on an image or on
 every image under a directory:
 
 * with a detector (``mmdet.apis.init_detector`` / ``inference_detector``),
@@ -19,9 +19,12 @@ pixels and their scores.
 
 Checkpoints load weights-only (``import mmpose_ext`` allow-lists what
 MMEngine checkpoints contain); ``--trust-checkpoint`` loads files that
-need full unpickling. Exits with status 1, naming the problem, when a
-checkpoint is missing, an image cannot be read, or the detector finds no
-person above the threshold (other images are still processed).
+need full unpickling. A pose checkpoint that does not fit the config's
+model is refused (``mmpose_ext.apis.init_model``) unless
+``--allow-partial``. Exits with status 1, naming the problem, when a
+checkpoint is missing or does not fit, an image cannot be read, or the
+detector finds no person above the threshold (other images are still
+processed).
 """
 import argparse
 import json
@@ -38,15 +41,17 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
-from mmpose.apis import inference_topdown, init_model
+from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
 from mmpose.registry import VISUALIZERS
 from mmpose.structures import merge_data_samples
 
+from ..apis.inference import init_model
 from ..engine.checkpoint_allowlist import (
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
 )
+from ..engine.checkpoint_fit import CheckpointMismatchError
 
 __all__ = [
     'Demo', 'DemoError', 'build_visualizer', 'find_images',
@@ -104,6 +109,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load checkpoints with full unpickling (only '
                         'for files from a trusted source)')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a pose checkpoint that does not fit the '
+                        'model (missing, unexpected or reshaped weights), '
+                        'which is refused otherwise')
     args = parser.parse_args(argv)
     if (args.det_config is None) != (args.det_checkpoint is None):
         parser.error('--det-config and --det-checkpoint go together')
@@ -201,9 +210,8 @@ class Demo:
         check_file(args.checkpoint, 'checkpoint')
         if args.det_checkpoint is not None:
             check_file(args.det_checkpoint, 'detector checkpoint')
-        with explain_refused_checkpoint(args.checkpoint):
-            self.pose = init_model(args.config, args.checkpoint,
-                                   device=device)
+        self.pose = init_model(args.config, args.checkpoint, device=device,
+                               allow_partial=args.allow_partial)
         # before the detector: building it switches the default scope
         self.visualizer = build_visualizer(self.pose)
         self.detector = None
@@ -295,7 +303,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             except DemoError as err:
                 print(f'error: {err}', file=sys.stderr, flush=True)
                 errors.append(str(err))
-    except (DemoError, pickle.UnpicklingError) as err:
+    except (DemoError, pickle.UnpicklingError,
+            CheckpointMismatchError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     if errors:

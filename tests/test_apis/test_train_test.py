@@ -6,8 +6,11 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
-from .tool_runs import ROOT, data_options
+from .tool_runs import MCA, RES18, ROOT, data_options
 
 
 def run_tool(tool, *args):
@@ -33,9 +36,11 @@ def test_train_evaluate_test(config, synthetic_coco, tmp_path):
     assert state['meta']['epoch'] == 1
 
     metrics_file = tmp_path / 'metrics.json'
-    run_tool('test', config, str(checkpoint), '--work-dir',
-             str(tmp_path / 'test'), '--out', str(metrics_file),
-             '--cfg-options', *data_options(synthetic_coco))
+    log = run_tool('test', config, str(checkpoint), '--work-dir',
+                   str(tmp_path / 'test'), '--out', str(metrics_file),
+                   '--cfg-options', *data_options(synthetic_coco))
+    # the matching checkpoint loads silently
+    assert 'does not fit' not in log and 'missing keys' not in log
     metrics = json.loads(metrics_file.read_text())
     assert 0.0 <= metrics['coco/AP'] <= 1.0
     assert 0.0 <= metrics['coco/AR'] <= 1.0
@@ -81,3 +86,32 @@ def test_mca_hourglass_coco_config_trains_and_validates(synthetic_coco,
     state = torch.load(tmp_path / 'epoch_1.pth')
     assert len([k for k in state['state_dict']
                 if k.startswith('backbone.attentions.')]) > 0
+
+
+def test_mismatched_checkpoint_is_refused(synthetic_coco, tmp_path):
+    """The attention-hourglass weights against the ResNet-18 config: exit
+    status 1 naming the mismatch and the config that fits, instead of AP
+    0.000 from random weights; --allow-partial keeps MMEngine's lenient
+    loading."""
+    init_default_scope('mmpose')
+    model = MODELS.build(Config.fromfile(str(ROOT / MCA)).model)
+    checkpoint = tmp_path / 'mca.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(
+        experiment_name='mca_hourglass_synthetic-coco-128x96_'
+        '20261202_120000')), checkpoint)
+    args = [RES18, str(checkpoint), '--work-dir', str(tmp_path / 'test'),
+            '--cfg-options', *data_options(synthetic_coco)]
+    proc = subprocess.run([sys.executable, 'tools/test.py', *args],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1
+    error = proc.stderr[proc.stderr.index('error: '):].splitlines()
+    assert error[0].startswith(f'error: checkpoint {checkpoint} does not '
+                               'fit the model of')
+    assert any(line.startswith("122 of the model's 146 weights are "
+                               'missing from the checkpoint')
+               for line in error), error
+    assert f'probably fit: {MCA}' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+    log = run_tool('test', *args, '--allow-partial')
+    assert 'loaded partially, allow_partial' in log and 'coco/AP' in log

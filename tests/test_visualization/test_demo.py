@@ -158,6 +158,24 @@ def test_missing_checkpoint_exits_with_message(images, tmp_path):
         proc.stderr)
 
 
+def test_checkpoint_of_another_model_is_refused(images, checkpoint,
+                                                tmp_path, capsys):
+    """The ResNet-18 weights with the attention-hourglass config: status
+    1 naming the mismatch (not poses from random weights), unless
+    ``--allow-partial``."""
+    mca = ROOT / 'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py'
+    image = sorted(images.glob('*.jpg'))[0]
+    args = [str(image), '--config', str(mca),
+            '--checkpoint', str(checkpoint), '--out-dir', str(tmp_path)]
+    assert demo.main(args) == 1
+    err = capsys.readouterr().err
+    assert f'error: checkpoint {checkpoint} does not fit the model of' in err
+    assert 'weights are missing from the checkpoint' in err
+    assert not list(tmp_path.glob('*_pose.json'))
+    assert demo.main(args + ['--allow-partial']) == 0
+    assert (tmp_path / f'{image.stem}_pose.json').is_file()
+
+
 def test_person_bboxes_filters_and_suppresses():
     pred = InstanceData(
         bboxes=torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],

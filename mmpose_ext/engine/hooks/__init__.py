@@ -1,8 +1,9 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .unreadable_image_hook import UnreadableImageError, UnreadableImageHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'UnreadableImageError', 'UnreadableImageHook'
+    'AtomicCheckpointHook', 'CheckpointFitHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'UnreadableImageError', 'UnreadableImageHook'
 ]

@@ -39,8 +39,9 @@ def _as_float(value: Any) -> Optional[float]:
 class NonFiniteLossHook(Hook):
     """Raise :class:`NonFiniteLossError` when a loss term is not finite.
 
-    Switched on with ``custom_hooks = [dict(type='NonFiniteLossHook')]``
-    (every config of the package does, see ``configs/_base_/``). Every
+    Switched on with ``default_hooks = dict(non_finite_loss=dict(type=
+    'NonFiniteLossHook'))`` (every config of the package does, see
+    ``configs/_base_/``). Every
     entry of the iteration's outputs whose name contains ``loss_key`` is
     checked after the iteration. The error names the iteration (1-based,
     as the logs count), the epoch, the bad terms (the total ``loss`` only

@@ -133,7 +133,8 @@ def guard_dataset(dataset: Any, skip_in_training: bool = True) -> None:
 class UnreadableImageHook(Hook):
     """Skip unreadable training images, fail on unreadable evaluation ones.
 
-    ``custom_hooks = [dict(type='UnreadableImageHook')]``: guards the
+    ``default_hooks = dict(unreadable_image=dict(type=
+    'UnreadableImageHook'))``: guards the
     datasets of the training, validation and test loops with
     :func:`guard_dataset` before each loop runs (see the module docstring
     for the policy and its one limitation).
