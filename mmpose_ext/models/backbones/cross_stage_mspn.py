@@ -29,7 +29,9 @@ from torch import Tensor, nn
 
 from ..layers import CrossStageAggregation
 
-__all__ = ['CrossStageMSPN', 'convert_mmpose_mspn_state_dict']
+__all__ = [
+    'CrossStageMSPN', 'convert_mmpose_mspn_state_dict', 'mspn_key_rules'
+]
 
 NUM_UNITS = 4  # one up-sampling unit per ResNet layer
 
@@ -354,33 +356,58 @@ class CrossStageMSPN(BaseBackbone):
         return stem, down
 
 
-# MMPose MSPN / MSPNHead key patterns -> CrossStageMSPN keys
+# MMPose MSPN / MSPNHead key patterns -> CrossStageMSPN keys, each with a
+# readable form (S stage, L ResNet layer 1-4, B block, U unit 1-4 fine to
+# coarse in MMPose, J unit 0-3 coarse to fine here, P predictor)
 _MSPN_KEY_MAP = (
-    (r'top\.top\.0\.', 'stem.'),
+    (r'top\.top\.0\.', 'stem.', ('top.top.0.*', 'stem.*')),
     (r'multi_stage_mspn\.(\d+)\.downsample\.layer(\d)\.(\d+)\.downsample\.'
      r'conv\.', lambda m: f'stages.{m[1]}.down.{int(m[2]) - 1}.{m[3]}.'
-     'downsample.0.'),
+     'downsample.0.',
+     ('multi_stage_mspn.S.downsample.layerL.B.downsample.conv.*',
+      'stages.S.down.(L-1).B.downsample.0.*')),
     (r'multi_stage_mspn\.(\d+)\.downsample\.layer(\d)\.(\d+)\.downsample\.'
      r'bn\.', lambda m: f'stages.{m[1]}.down.{int(m[2]) - 1}.{m[3]}.'
-     'downsample.1.'),
+     'downsample.1.',
+     ('multi_stage_mspn.S.downsample.layerL.B.downsample.bn.*',
+      'stages.S.down.(L-1).B.downsample.1.*')),
     (r'multi_stage_mspn\.(\d+)\.downsample\.layer(\d)\.',
-     lambda m: f'stages.{m[1]}.down.{int(m[2]) - 1}.'),
+     lambda m: f'stages.{m[1]}.down.{int(m[2]) - 1}.',
+     ('multi_stage_mspn.S.downsample.layerL.*', 'stages.S.down.(L-1).*')),
     (r'multi_stage_mspn\.(\d+)\.upsample\.up(\d)\.(in_skip|up_conv)\.',
-     lambda m: f'stages.{m[1]}.up.{int(m[2]) - 1}.{m[3]}.'),
+     lambda m: f'stages.{m[1]}.up.{int(m[2]) - 1}.{m[3]}.',
+     ('multi_stage_mspn.S.upsample.upU.{in_skip,up_conv}.*',
+      'stages.S.up.(U-1).{in_skip,up_conv}.*')),
     (r'multi_stage_mspn\.(\d+)\.upsample\.up(\d)\.out_skip1\.',
-     lambda m: f'aggregations.{m[1]}.down_convs.{NUM_UNITS - int(m[2])}.'),
+     lambda m: f'aggregations.{m[1]}.down_convs.{NUM_UNITS - int(m[2])}.',
+     ('multi_stage_mspn.S.upsample.upU.out_skip1.*',
+      'aggregations.S.down_convs.(4-U).*')),
     (r'multi_stage_mspn\.(\d+)\.upsample\.up(\d)\.out_skip2\.',
-     lambda m: f'aggregations.{m[1]}.up_convs.{NUM_UNITS - int(m[2])}.'),
+     lambda m: f'aggregations.{m[1]}.up_convs.{NUM_UNITS - int(m[2])}.',
+     ('multi_stage_mspn.S.upsample.upU.out_skip2.*',
+      'aggregations.S.up_convs.(4-U).*')),
     (r'multi_stage_mspn\.(\d+)\.upsample\.up\d\.cross_conv\.',
-     lambda m: f'aggregations.{m[1]}.cross_conv.'),
+     lambda m: f'aggregations.{m[1]}.cross_conv.',
+     ('multi_stage_mspn.S.upsample.up4.cross_conv.*',
+      'aggregations.S.cross_conv.*')),
     (r'predict_layers\.(\d+)\.conv_layers\.',
      lambda m: f'stages.{int(m[1]) // NUM_UNITS}.predictors.'
-     f'{int(m[1]) % NUM_UNITS}.'),
+     f'{int(m[1]) % NUM_UNITS}.',
+     ('head.predict_layers.P.conv_layers.*',
+      'stages.(P // 4).predictors.(P % 4).*')),
 )
 
 
+def mspn_key_rules() -> List[Tuple[str, str]]:
+    """Readable ``(MMPose pattern, CrossStageMSPN pattern)`` of each rule
+    of :func:`convert_mmpose_mspn_state_dict`, in the order of the
+    ``rules`` indices it returns."""
+    return [rule[2] for rule in _MSPN_KEY_MAP]
+
+
 def convert_mmpose_mspn_state_dict(
-        state_dict: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+        state_dict: Dict[str, Tensor],
+        rules: Optional[List[int]] = None) -> 'OrderedDict[str, Tensor]':
     """Map weights of MMPose's ``MSPN`` (+ ``MSPNHead``) onto
     ``CrossStageMSPN``.
 
@@ -392,17 +419,23 @@ def convert_mmpose_mspn_state_dict(
 
     Args:
         state_dict (dict[str, Tensor]): MMPose's weights.
+        rules (list[int], optional): If given, the index (into
+            :func:`mspn_key_rules`) of the rule that mapped each key is
+            appended to it, in the order of ``state_dict``.
 
     Returns:
         OrderedDict[str, Tensor]: The same tensors under ``CrossStageMSPN``
         keys, prefixed with ``backbone.`` when the input was a whole model.
+
+    Raises:
+        ValueError: naming the first key no rule maps.
     """
     converted = OrderedDict()
     for key, value in state_dict.items():
         prefix, rest = '', key
         if key.startswith(('backbone.', 'head.')):
             prefix, rest = 'backbone.', key.split('.', 1)[1]
-        for pattern, repl in _MSPN_KEY_MAP:
+        for index, (pattern, repl, _) in enumerate(_MSPN_KEY_MAP):
             new, count = re.subn('^' + pattern, repl, rest)
             if count:
                 break
@@ -411,4 +444,6 @@ def convert_mmpose_mspn_state_dict(
                 f'cannot map {key!r}: not a key of a 4-unit MMPose MSPN / '
                 'MSPNHead without PRM')
         converted[prefix + new] = value
+        if rules is not None:
+            rules.append(index)
     return converted
