@@ -1,13 +1,17 @@
 """MMPose's stock tools/train.py (the one inside the mmpose wheel) on the
 package's configs gets the package's reliability from the config alone:
 the NaN stop, atomic checkpoints with a --resume past a kill, and AMP that
-runs on the CPU."""
+runs on the CPU, and the refusal of a checkpoint that does not fit.
+"""
 import signal
 import subprocess
 import sys
 import time
 
 import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
 from mmpose_ext.engine import checkpoint_problem
 
@@ -17,6 +21,7 @@ from .tool_runs import (
     ROOT,
     STOCK_TRAIN,
     TINY,
+    TINY_RES18_MODEL,
     data_options,
     newest_log,
     subprocess_env,
@@ -104,3 +109,26 @@ def test_stock_train_amp_on_cpu(synthetic_coco, tmp_path):
         assert 'AmpOptimWrapper is built as CpuAmpOptimWrapper' in log
         assert 'bfloat16 autocast' in log
     assert (tmp_path / 'epoch_1.pth').is_file()
+
+
+def test_stock_test_refuses_a_checkpoint_of_another_model(synthetic_coco,
+                                                          tmp_path):
+    """MMPose's stock tools/test.py gets CheckpointFitHook from the config:
+    the tiny ResNet-18 checkpoint against the full-width config fails,
+    naming the reshaped weights, instead of scoring random weights."""
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(str(ROOT / RES18))
+    cfg.model.merge(TINY_RES18_MODEL)
+    checkpoint = tmp_path / 'tiny.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(),
+                    meta={}), checkpoint)
+    proc = subprocess.run(
+        [sys.executable, str(STOCK_TRAIN.with_name('test.py')), RES18,
+         str(checkpoint), '--work-dir', str(tmp_path / 'test'),
+         '--cfg-options', *data_options(synthetic_coco)], cwd=ROOT,
+        env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert f'checkpoint {checkpoint} does not fit the model of' in (
+        proc.stderr)
+    assert 'have other shapes: backbone.conv1.weight [16, 3, 7, 7] in ' \
+        'the checkpoint, [64, 3, 7, 7] in the model' in proc.stderr
