@@ -1,10 +1,11 @@
 # mmpose_ext's engine components, switched on by every config of the package
 # so that MMPose's stock tools/train.py and tools/test.py behave as ours:
 # atomic checkpoints, refusal of checkpoints that do not fit the model, the
-# NaN/inf stop, unreadable-image handling and AMP that also runs on the CPU
-# (see mmpose_ext/engine/). MMEngine refuses a key
-# that two bases both define, so a config over an MMPose base lists this
-# file after it and adds the pieces to its own keys:
+# NaN/inf stop, unreadable-image handling, AMP that also runs on the CPU,
+# and the fast path: channels-last weights (fast_path.channels_last) and,
+# with MMEngine's compile=True, a compiled network (see mmpose_ext/engine/).
+# MMEngine refuses a key that two bases both define, so a config over an
+# MMPose base lists this file after it and adds the pieces to its own keys:
 #   _base_ = ['mmpose::...', '../_base_/mmpose_ext_runtime.py']
 #   default_hooks = _base_.mmpose_ext_default_hooks
 #   optim_wrapper = _base_.mmpose_ext_optim_wrapper
@@ -14,6 +15,7 @@ custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 mmpose_ext_default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook'),
     checkpoint_fit=dict(type='CheckpointFitHook'),
+    fast_path=dict(type='FastPathHook', channels_last=False),
     non_finite_loss=dict(type='NonFiniteLossHook'),
     unreadable_image=dict(type='UnreadableImageHook'))
 mmpose_ext_optim_wrapper = dict(constructor='CpuAmpOptimWrapperConstructor')

@@ -2,8 +2,11 @@
 
 ``python tools/benchmark.py CONFIG [--ref CONFIG] [--batch-size N]
 [--windows N] [--iters-per-window N] [--warmup N] [--mode train|test|both]
-[--threads N] [--device DEV] [--json PATH]`` builds the config's model
-(random weights, nothing downloaded) and times, on one synthetic batch,
+[--threads N] [--device DEV] [--cfg-options ...] [--ref-cfg-options ...]
+[--json PATH]`` builds the config's model (random weights, nothing
+downloaded) with the config's fast path (channels-last weights and a
+compiled network, :mod:`mmpose_ext.engine.fast_path`, as ``FastPathHook``
+applies them in a runner) and times, on one synthetic batch,
 
 * training: ``model.train_step`` with the config's optimizer, i.e. the
   data preprocessor, ``model.loss`` (backbone, neck, head, the config's
@@ -26,6 +29,9 @@ configs are built in this one process and timed in alternating windows
 printed, as the ratio of the medians and as the median of the per-window
 ratios (immune to load that drifts between windows).
 
+The warm-up iterations are timed one by one and printed: with
+``compile=True`` the first includes the compilation.
+
 Peak memory, measured in one extra untimed iteration after the warm-up:
 
 * CUDA: ``torch.cuda.max_memory_allocated`` during that iteration, i.e.
@@ -38,6 +44,19 @@ Peak memory, measured in one extra untimed iteration after the warm-up:
   gradients' temporaries), not the weights or optimizer state that exist
   before it. Elsewhere: the growth of ``getrusage``'s maximum RSS, which
   never decreases and so is only exact for the first model measured.
+
+Efficiency: ``GFLOP/s`` is the arithmetic the timed step does per
+second, from MMEngine's FLOP counter (``get_model_complexity_info`` of the
+forward at batch 1, backbone + neck + head; it counts a multiply-add as one
+FLOP, so it is doubled here to count multiplies and adds as two, the
+convention of the matmul rate): the forward's count x batch x 3 for
+training (forward, and a backward of about twice its cost; the optimizer
+and the losses are not counted), x batch x the forward passes of the test
+settings (2 with flip test) for inference (an upper bound for heads that
+skip outputs at test time). ``matmul GFLOP/s`` is the machine's own rate
+for a 2048 x 2048 fp32 matrix product (``2 * 2048**3`` FLOPs), timed in
+one window beside each round of model windows in this process; the
+``efficiency`` is the ratio of the two medians.
 
 ``state MB`` is the size of what persists between iterations, counted
 from the tensors: parameters and buffers, and in training the optimizer
@@ -60,10 +79,10 @@ import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -71,7 +90,9 @@ from mmpose.apis.inference import dataset_meta_from_config
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 
+from ..engine.fast_path import apply_fast_path, fast_path_options
 from ..testing import config_topdown_batch, resize_codec
+from .complexity import forward_complexity
 from .config_summary import config_input_size, describe_model
 from .stats import median_interval
 
@@ -125,6 +146,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, metavar='N',
                         help='seed of the synthetic batch and weights '
                         '(default: %(default)s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, metavar='KEY=VALUE',
+                        help='overrides of CONFIG, e.g. the fast path: '
+                        'default_hooks.fast_path.channels_last=True '
+                        'compile=True')
+    parser.add_argument('--ref-cfg-options', nargs='+', action=DictAction,
+                        default={}, metavar='KEY=VALUE',
+                        help='overrides of REF (e.g. the same config with '
+                        'the fast path off)')
     parser.add_argument('--json', type=Path, default=None, metavar='PATH',
                         help='also write the results as JSON to PATH')
     args = parser.parse_args(argv)
@@ -219,9 +249,11 @@ class Bench:
 
     def __init__(self, label: str, config: str, device: torch.device,
                  batch_size: int, input_shape: Optional[Sequence[int]],
-                 seed: int):
+                 seed: int, cfg_options: Optional[dict] = None):
         init_default_scope('mmpose')
         cfg = Config.fromfile(config)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
         self.label, self.config = label, config
         if input_shape is None:
             self.input_size = config_input_size(cfg)  # (w, h)
@@ -238,8 +270,28 @@ class Bench:
         self.batch = config_topdown_batch(cfg, self.input_size, batch_size,
                                           meta, seed)
         self.optim_wrapper = build_optimizer(self.model, cfg)
+        # the config's fast path, as FastPathHook applies it in a runner
+        self.channels_last, self.compile = fast_path_options(cfg)
         self.params = sum(p.numel() for p in self.model.parameters())
         self.summary = describe_model(cfg.model)
+        # MMEngine counts a multiply-add as one FLOP: x 2 (module doc)
+        self.forward_flops = 2 * int(forward_complexity(
+            self.model, self.input_size[::-1])['flops'])
+        test_cfg = cfg.model.get('test_cfg') or {}
+        self.test_passes = 2 if test_cfg.get('flip_test', False) else 1
+        apply_fast_path(self.model, self.channels_last, self.compile)
+
+    def fast_path_label(self) -> str:
+        parts = (['channels-last'] if self.channels_last else []) + (
+            [f'compiled {self.compile or ""}'.strip()]
+            if self.compile is not None else [])
+        return ', '.join(parts) or 'off'
+
+    def step_flops(self, mode: str, batch_size: int) -> int:
+        """FLOPs of one timed step (module doc: x 3 for training, x the
+        flip passes for inference)."""
+        passes = 3 if mode == 'train' else self.test_passes
+        return self.forward_flops * batch_size * passes
 
     def train_step(self) -> None:
         self.model.train()
@@ -268,26 +320,68 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class MatmulRate:
+    """The machine's fp32 matrix-product rate, one timed window at a
+    time (``2 * n**3`` FLOPs per ``n x n`` product).
+
+    Args:
+        device (torch.device): Where to multiply.
+        n (int): Matrix size. Defaults to 2048.
+        iters (int): Products per window. Defaults to 3.
+    """
+
+    def __init__(self, device: torch.device, n: int = 2048, iters: int = 3):
+        self.device, self.n, self.iters = device, n, iters
+        g = torch.Generator().manual_seed(0)
+        self.a = torch.randn(n, n, generator=g).to(device)
+        self.b = torch.randn(n, n, generator=g).to(device)
+        torch.mm(self.a, self.b)  # warm-up
+        self.windows: List[float] = []
+
+    def window(self) -> float:
+        """Time one window; returns (and keeps) its GFLOP/s."""
+        synchronize(self.device)
+        start = time.perf_counter()
+        for _ in range(self.iters):
+            torch.mm(self.a, self.b)
+        synchronize(self.device)
+        rate = 2 * self.n**3 * self.iters / (time.perf_counter() -
+                                             start) / 1e9
+        self.windows.append(rate)
+        return rate
+
+
 def run(benches: List[Bench], modes: Sequence[str], device: torch.device,
         windows: int, iters: int, warmup: int,
-        batch_size: int) -> Dict[str, dict]:
-    """Warm up, measure memory, then time alternating windows."""
+        batch_size: int) -> Tuple[Dict[str, dict], dict]:
+    """Warm up, measure memory, then time alternating windows (and one
+    matmul window after each round); returns the results per model and
+    the matmul rate."""
     memory = PeakMemory(device)
+    matmul = MatmulRate(device)
     results = {b.label: dict(config=b.config, model=b.summary,
                              input_size=[b.input_size[1], b.input_size[0]],
-                             params=b.params) for b in benches}
+                             params=b.params,
+                             forward_gflop=b.forward_flops / 1e9,
+                             fast_path=b.fast_path_label())
+               for b in benches}
     for mode in modes:
         for bench in benches:
             step = bench.step(mode)
+            warm = []
             for _ in range(warmup):
+                synchronize(device)
+                start = time.perf_counter()
                 step()
+                synchronize(device)
+                warm.append(time.perf_counter() - start)
             memory.start()
             step()
             peak = memory.stop()
             results[bench.label][mode] = dict(
                 peak_memory_mb=peak / 2**20,
                 state_memory_mb=bench.state_bytes(mode) / 2**20,
-                window_s_per_iter=[])
+                warmup_s=warm, window_s_per_iter=[])
         for w in range(windows):
             order = benches if w % 2 == 0 else benches[::-1]
             for bench in order:
@@ -299,12 +393,21 @@ def run(benches: List[Bench], modes: Sequence[str], device: torch.device,
                 synchronize(device)
                 results[bench.label][mode]['window_s_per_iter'].append(
                     (time.perf_counter() - start) / iters)
+            matmul.window()
         for bench in benches:
             res = results[bench.label][mode]
             res['median_s_per_iter'] = statistics.median(
                 res['window_s_per_iter'])
             res['images_per_s'] = batch_size / res['median_s_per_iter']
-    return results
+            res['step_gflop'] = bench.step_flops(mode, batch_size) / 1e9
+            res['gflops'] = res['step_gflop'] / res['median_s_per_iter']
+    rate = statistics.median(matmul.windows)
+    for res in results.values():
+        for mode in modes:
+            res[mode]['matmul_gflops'] = rate
+            res[mode]['efficiency'] = res[mode]['gflops'] / rate
+    return results, dict(n=matmul.n, window_gflops=matmul.windows,
+                         median_gflops=rate)
 
 
 def ratios(results: Dict[str, dict], modes: Sequence[str]) -> dict:
@@ -330,10 +433,11 @@ def print_report(report: dict) -> None:
     for label, res in report['results'].items():
         h, w = res['input_size']
         print(f'{label:6s} {res["config"]}\n       {res["model"]}, input '
-              f'{h}x{w}, {res["params"] / 1e6:.2f} M parameters')
+              f'{h}x{w}, {res["params"] / 1e6:.2f} M parameters, fast path: '
+              f'{res["fast_path"]}')
     header = (f'{"model":6s} {"mode":5s} {"images/s":>9s} '
-              f'{"ms/iter":>9s} {"peak MB":>8s} {"state MB":>9s}  '
-              'windows (ms/iter)')
+              f'{"ms/iter":>9s} {"GFLOP/s":>8s} {"of mm":>6s} '
+              f'{"peak MB":>8s} {"state MB":>9s}  windows (ms/iter)')
     print(header)
     print('-' * len(header))
     for mode in report['modes']:
@@ -342,8 +446,22 @@ def print_report(report: dict) -> None:
             spread = ' '.join(f'{t * 1e3:.1f}' for t in r['window_s_per_iter'])
             print(f'{label:6s} {mode:5s} {r["images_per_s"]:9.2f} '
                   f'{r["median_s_per_iter"] * 1e3:9.1f} '
+                  f'{r["gflops"]:8.1f} {r["efficiency"]:6.1%} '
                   f'{r["peak_memory_mb"]:8.1f} {r["state_memory_mb"]:9.1f}  '
                   f'{spread}')
+    mm = report['matmul']
+    print(f'GFLOP/s: MMEngine\'s forward count x 2 (multiply and add) x '
+          f'batch x 3 (train) or x flip passes (test); "of mm": share of '
+          f'the {mm["n"]}x{mm["n"]} fp32 matmul rate measured in this '
+          f'process, {mm["median_gflops"]:.1f} GFLOP/s (median of '
+          f'{len(mm["window_gflops"])} windows)')
+    for mode in report['modes']:
+        for label, res in report['results'].items():
+            warm = res[mode]['warmup_s']
+            if warm:
+                print(f'{label:6s} {mode:5s} warm-up iterations (s, the '
+                      'first includes any compilation): ' +
+                      ' '.join(f'{t:.1f}' for t in warm))
     print(f'peak MB: {report["memory_method"]}; see '
           'mmpose_ext/analysis/benchmark.py')
     for mode, r in report.get('ratio', {}).items():
@@ -370,18 +488,20 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                          log_level='WARNING')
     modes = MODES if args.mode == 'both' else (args.mode, )
     benches = [Bench('config', args.config, device, args.batch_size,
-                     args.input_shape, args.seed)]
+                     args.input_shape, args.seed, args.cfg_options)]
     if args.ref is not None:
         benches.append(Bench('ref', args.ref, device, args.batch_size,
-                             args.input_shape, args.seed))
-    results = run(benches, modes, device, args.windows,
-                  args.iters_per_window, args.warmup, args.batch_size)
+                             args.input_shape, args.seed,
+                             args.ref_cfg_options))
+    results, matmul = run(benches, modes, device, args.windows,
+                          args.iters_per_window, args.warmup,
+                          args.batch_size)
     report = dict(device=str(device), threads=torch.get_num_threads(),
                   batch_size=args.batch_size, windows=args.windows,
                   iters_per_window=args.iters_per_window,
                   warmup=args.warmup, modes=list(modes),
                   memory_method=PeakMemory(device).method,
-                  torch=torch.__version__, results=results)
+                  torch=torch.__version__, results=results, matmul=matmul)
     if args.ref is not None:
         report['ratio'] = ratios(results, modes)
     print_report(report)

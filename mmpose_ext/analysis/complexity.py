@@ -46,8 +46,9 @@ from .config_summary import REPO_ROOT, config_input_size, describe_model
 from .tensor_forward import TensorForward
 
 __all__ = [
-    'FLOPS_NOTE', 'REFERENCES', 'find_configs', 'find_reference', 'main',
-    'markdown_table', 'measure', 'parse_args', 'print_result'
+    'FLOPS_NOTE', 'REFERENCES', 'find_configs', 'find_reference',
+    'forward_complexity', 'main', 'markdown_table', 'measure', 'parse_args',
+    'print_result'
 ]
 
 # Published work a config corresponds to: (regular expression searched in
@@ -171,6 +172,33 @@ def quiet_analysis() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def forward_complexity(model: torch.nn.Module, input_shape: Sequence[int]
+                       ) -> dict:
+    """MMEngine's count of one forward of a pose estimator at batch 1.
+
+    Backbone, neck and head (:class:`TensorForward`: no preprocessing,
+    flip test or decoding), in eval mode under ``torch.no_grad()``; the
+    model's training mode is restored.
+
+    Args:
+        model (nn.Module): An MMPose pose estimator.
+        input_shape (Sequence[int]): ``(h, w)``.
+
+    Returns:
+        dict: MMEngine's ``get_model_complexity_info`` result (``flops``
+        counts one multiply-add as one FLOP, ``params``, ``activations``).
+    """
+    h, w = input_shape
+    training = model.training
+    try:
+        with torch.no_grad(), quiet_analysis():
+            return get_model_complexity_info(
+                TensorForward(model).eval(), input_shape=(3, h, w),
+                show_table=False, show_arch=False)
+    finally:
+        model.train(training)
+
+
 def measure(config: str,
             input_shape: Optional[Sequence[int]] = None,
             cfg_options: Optional[dict] = None,
@@ -198,10 +226,7 @@ def measure(config: str,
     else:
         h, w = input_shape
     model = MODELS.build(cfg.model)  # random weights: nothing downloaded
-    model = TensorForward(model).to(device or default_device()).eval()
-    with torch.no_grad(), quiet_analysis():
-        info = get_model_complexity_info(
-            model, input_shape=(3, h, w), show_table=False, show_arch=False)
+    info = forward_complexity(model.to(device or default_device()), (h, w))
     return dict(config=config, model=describe_model(cfg.model),
                 input_size=(h, w), params=int(info['params']),
                 flops=int(info['flops']),

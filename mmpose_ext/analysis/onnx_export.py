@@ -1,10 +1,12 @@
 """Export a pose model's heatmap outputs to ONNX and check them.
 
 ``python tools/export_onnx.py CONFIG CHECKPOINT [--out model.onnx]
-[--input-shape H W] [--opset N]`` loads the model (``mmpose.apis
-.init_model``, weights-only) and exports its ``tensor``-mode forward
-(backbone, neck and head, no flip test and no decoding) with PyTorch's
-TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``).
+[--input-shape H W] [--opset N]`` loads the model
+(``mmpose_ext.apis.init_model``: weights-only, a checkpoint that does not
+fit is refused, the config's channels-last switch applies) and exports
+its ``tensor``-mode forward (backbone, neck and head, no flip test and no
+decoding) with PyTorch's TorchScript-based exporter
+(``torch.onnx.export(..., dynamo=False)``).
 
 * Input ``input``: ``[B, 3, H, W]`` float32, the image as the config's
   data preprocessor gives it (RGB or BGR as its ``bgr_to_rgb``, minus
@@ -46,13 +48,14 @@ import numpy as np
 import torch
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
-from mmpose.apis import init_model
 from torch import Tensor, nn
 
+from ..apis.inference import init_model
 from ..engine.checkpoint_allowlist import (
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
 )
+from ..engine.checkpoint_fit import CheckpointMismatchError
 from .config_summary import config_input_size
 from .tensor_forward import TensorForward, flatten_outputs
 
@@ -271,9 +274,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         with explain_refused_checkpoint(args.checkpoint), (
                 trust_checkpoint_pickles() if args.trust_checkpoint else
                 nullcontext()):
+            # the config's channels-last switch applies; compiling is
+            # off (the exporter traces the eager modules)
             model = init_model(args.config, args.checkpoint, device='cpu',
-                               cfg_options=args.cfg_options)
-    except pickle.UnpicklingError as err:
+                               cfg_options=dict(args.cfg_options or {},
+                                                compile=None))
+    except (pickle.UnpicklingError, CheckpointMismatchError) as err:
         raise SystemExit(f'error: {err}')
     model.eval()
     if args.input_shape is None:
@@ -346,7 +352,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     report = dict(onnx=str(out), outputs=rows, max_abs_diff=max_diff,
                   checked_diff=checked,
                   onnxruntime_ms=ort_s * 1e3, pytorch_ms=torch_s * 1e3,
-                  pytorch_device=str(device), threads=threads)
+                  pytorch_device=str(device), threads=threads,
+                  channels_last=any(
+                      m.weight.is_contiguous(memory_format=torch.channels_last)
+                      and not m.weight.is_contiguous()
+                      for m in model.modules()
+                      if isinstance(m, nn.Conv2d) and m.weight.ndim == 4))
     if not checked < args.tolerance:
         pt32, ort32 = float64_errors(session, wrapper, inputs, names)
         report.update(pytorch_vs_float64=pt32, onnxruntime_vs_float64=ort32)

@@ -18,6 +18,7 @@ from mmpose.apis import init_model as mmpose_init_model
 
 from ..engine.checkpoint_allowlist import explain_refused_checkpoint
 from ..engine.checkpoint_fit import check_checkpoint
+from ..engine.fast_path import apply_fast_path, fast_path_options
 
 __all__ = ['init_model']
 
@@ -41,7 +42,8 @@ def init_model(config: Union[str, Path, Config],
 
     Returns:
         nn.Module: The model in eval mode, with ``dataset_meta`` from the
-        checkpoint (else from the config, as MMPose's ``init_model``).
+        checkpoint (else from the config, as MMPose's ``init_model``) and
+        the config's fast path (:mod:`mmpose_ext.engine.fast_path`).
 
     Raises:
         CheckpointMismatchError: if the checkpoint does not fit and not
@@ -62,4 +64,5 @@ def init_model(config: Union[str, Path, Config],
             model.dataset_meta = meta['dataset_meta']
     model.to(device)
     model.eval()
-    return model
+    # the config's channels-last / compile switches, as in a runner
+    return apply_fast_path(model, *fast_path_options(model.cfg))

@@ -18,10 +18,12 @@ from .checkpoint_fit import (
     check_checkpoint,
     load_fitting_weights,
 )
+from .fast_path import apply_fast_path, fast_path_options
 from .fileio import AtomicLocalBackend
 from .hooks import (
     AtomicCheckpointHook,
     CheckpointFitHook,
+    FastPathHook,
     NonFiniteLossError,
     NonFiniteLossHook,
     UnreadableImageError,
@@ -32,9 +34,10 @@ from .optim_wrappers import CpuAmpOptimWrapper, CpuAmpOptimWrapperConstructor
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointFit',
     'CheckpointFitHook', 'CheckpointMismatchError', 'CpuAmpOptimWrapper',
-    'CpuAmpOptimWrapperConstructor', 'NonFiniteLossError',
+    'CpuAmpOptimWrapperConstructor', 'FastPathHook', 'NonFiniteLossError',
     'NonFiniteLossHook', 'UnreadableImageError', 'UnreadableImageHook',
-    'check_checkpoint', 'checkpoint_problem', 'explain_refused_checkpoint',
+    'apply_fast_path', 'check_checkpoint', 'checkpoint_problem',
+    'explain_refused_checkpoint', 'fast_path_options',
     'find_resumable_checkpoint', 'load_fitting_weights',
     'trust_checkpoint_pickles'
 ]

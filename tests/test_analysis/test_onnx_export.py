@@ -97,6 +97,7 @@ def test_export_matches_pytorch(arch, tmp_path, capsys, one_thread):
     ])
     # absolute for outputs within [-1, 1], else relative to max |output|
     assert report['checked_diff'] < 1e-4
+    assert not report['channels_last']  # the config's fast path is off
     assert [r['name'] for r in report['outputs']] == OUTPUTS[arch]
     assert report['outputs'][-1]['shape'] == [1, 17, 16, 16]
     assert report['onnxruntime_ms'] > 0 and report['pytorch_ms'] > 0
@@ -108,6 +109,23 @@ def test_export_matches_pytorch(arch, tmp_path, capsys, one_thread):
     printed = capsys.readouterr().out
     assert 'max abs difference onnxruntime vs PyTorch' in printed
     assert 'latency' in printed
+
+
+@pytest.mark.parametrize('arch', ['mca', 'cpn'])
+def test_channels_last_config_exports_the_same(arch, tmp_path, one_thread):
+    """A config with the channels-last fast path: the exporter loads the
+    model channels-last and onnxruntime still matches it."""
+    config, checkpoint = make_checkpoint(arch, tmp_path)
+    config.write_text(config.read_text() + (
+        'default_hooks = dict(fast_path=dict(channels_last=True))\n'))
+    report = onnx_export.main([
+        str(config), str(checkpoint), '--out', str(tmp_path / 'cl.onnx'),
+        '--input-shape', '64', '64', '--runs', '1', '--warmup', '0',
+        '--threads', '1'
+    ])
+    assert report['channels_last']
+    assert report['checked_diff'] < 1e-4
+    assert [r['name'] for r in report['outputs']] == OUTPUTS[arch]
 
 
 def test_dynamic_batch_and_tolerance_failure(tmp_path, one_thread):

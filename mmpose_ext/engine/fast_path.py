@@ -1,0 +1,153 @@
+"""The fast path: channels-last weights and a compiled network.
+
+Two switches, both read from a config by :func:`fast_path_options`:
+
+* ``default_hooks.fast_path.channels_last`` (:class:`~.hooks.FastPathHook`)
+  stores the network's weights in ``torch.channels_last`` memory format;
+  convolutions then produce channels-last activations (the oneDNN and
+  cuDNN kernels are faster in that layout) without touching the models'
+  code or the data pipeline;
+* MMEngine's own ``compile`` key (``True`` or a dict of ``torch.compile``
+  options): MMEngine 0.10.7 compiles the whole ``model.train_step``,
+  MMEngine's data structures and the optimizer step included, which fails
+  in dynamo on ``BaseDataElement.set_metainfo`` and was slower when it ran.
+  Here only the network is compiled: ``nn.Module.compile`` on the
+  backbone, neck and head, in place (parameter names and checkpoints stay
+  the same), for training, validation and testing alike.
+
+:func:`apply_fast_path` applies both to a model; the hook applies them in
+every runner, :func:`mmpose_ext.apis.init_model` and the benchmark tool to
+the models they build.
+"""
+from typing import Any, List, Optional, Tuple
+
+import torch
+from mmengine.model import is_model_wrapper
+from torch import nn
+
+__all__ = [
+    'NETWORK_PARTS', 'apply_fast_path', 'compile_network',
+    'compile_options', 'fast_path_options', 'network_modules',
+    'to_channels_last', 'undo_mmengine_train_step_compile'
+]
+
+#: The submodules of a pose estimator that :func:`compile_network` compiles.
+NETWORK_PARTS = ('backbone', 'neck', 'head')
+
+
+def compile_options(value: Any) -> Optional[dict]:
+    """MMEngine's ``compile`` config value as ``torch.compile`` options.
+
+    Args:
+        value: ``None``/``False`` (off), ``True`` (defaults) or a dict.
+
+    Returns:
+        dict | None: the options, ``None`` when compiling is off.
+
+    Raises:
+        TypeError: for any other value.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    raise TypeError(f'compile must be a bool or a dict of torch.compile '
+                    f'options, got {value!r}')
+
+
+def fast_path_options(cfg: Any) -> Tuple[bool, Optional[dict]]:
+    """``(channels_last, compile options)`` a config selects.
+
+    Args:
+        cfg (Config | dict): A full config.
+
+    Returns:
+        tuple: whether ``default_hooks.fast_path`` sets ``channels_last``,
+        and :func:`compile_options` of ``compile``.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('fast_path') or {}
+    return (bool(hook.get('channels_last', False)),
+            compile_options(cfg.get('compile')))
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def network_modules(model: nn.Module) -> List[nn.Module]:
+    """The backbone, neck and head a pose estimator has."""
+    model = unwrap(model)
+    return [
+        getattr(model, name) for name in NETWORK_PARTS
+        if isinstance(getattr(model, name, None), nn.Module)
+    ]
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """Store the 4-D weights of ``model`` channels-last, in place (the
+    parameters stay the same objects, so an optimizer built on them keeps
+    working). Returns ``model``."""
+    return model.to(memory_format=torch.channels_last)
+
+
+def compile_network(model: nn.Module, options: Optional[dict] = None
+                    ) -> List[nn.Module]:
+    """Compile the backbone, neck and head of ``model`` in place.
+
+    ``nn.Module.compile``: the modules' forward runs through
+    ``torch.compile`` on its next call; names, parameters and state dicts
+    are unchanged. Modules compiled before are left as they are.
+
+    Args:
+        model (nn.Module): A pose estimator (or its wrapper).
+        options (dict, optional): ``torch.compile`` options.
+
+    Returns:
+        list[nn.Module]: the modules compiled by this call.
+    """
+    compiled = []
+    for module in network_modules(model):
+        if getattr(module, '_compiled_call_impl', None) is None:
+            module.compile(**(options or {}))
+            compiled.append(module)
+    return compiled
+
+
+def undo_mmengine_train_step_compile(runner) -> bool:
+    """Remove MMEngine's compiled ``train_step`` from the runner's model.
+
+    MMEngine 0.10.7's ``Runner._maybe_compile('train_step')`` does
+    ``setattr(model, 'train_step', torch.compile(model.train_step))``, an
+    instance attribute over the class's method; deleting it restores the
+    method. ``torch.compile`` is lazy, so nothing was compiled yet when
+    this runs (``before_train``). The only place the package relies on
+    that MMEngine detail (tested in
+    ``tests/test_engine/test_fast_path.py``).
+
+    Returns:
+        bool: whether a compiled ``train_step`` was removed.
+    """
+    return vars(runner.model).pop('train_step', None) is not None
+
+
+def apply_fast_path(model: nn.Module,
+                    channels_last: bool = False,
+                    compile_cfg: Optional[dict] = None) -> nn.Module:
+    """Apply the fast path to a pose estimator, in place.
+
+    Args:
+        model (nn.Module): A pose estimator (or its wrapper).
+        channels_last (bool): :func:`to_channels_last`.
+        compile_cfg (dict, optional): :func:`compile_network` with these
+            options; ``None`` does not compile.
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    if channels_last:
+        to_channels_last(model)
+    if compile_cfg is not None:
+        compile_network(model, compile_cfg)
+    return model

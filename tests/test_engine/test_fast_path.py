@@ -1,0 +1,167 @@
+"""mmpose_ext.engine.fast_path: channels-last weights give the same outputs
+and gradients for every model family; MMEngine's train_step compile is
+where the package expects it."""
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmpose.apis.inference import dataset_meta_from_config
+from mmpose.registry import MODELS
+
+from mmpose_ext.analysis import TensorForward
+from mmpose_ext.engine.fast_path import (
+    apply_fast_path,
+    compile_network,
+    compile_options,
+    fast_path_options,
+    network_modules,
+    undo_mmengine_train_step_compile,
+)
+from mmpose_ext.testing import config_topdown_batch
+
+ROOT = Path(__file__).resolve().parents[2]
+# every model family of the package, synthetic (128x96) settings
+FAMILIES = {
+    'simple_baseline': 'configs/synthetic/td-hm_res18_synthetic-coco-'
+    '128x96.py',
+    'cpn': 'configs/cpn/cpn_res18_synthetic-coco-128x96.py',
+    'mspn': 'configs/mspn/mspn50-2stage_synthetic-coco-128x96.py',
+    'mca_hourglass': 'configs/synthetic/mca_hourglass_synthetic-coco-'
+    '128x96.py',
+    'hourglass': 'configs/hourglass/td-hm_res-hourglass_synthetic-coco-'
+    '128x96.py',
+    'sg_hourglass': 'configs/soft_gated/td-hm_sg-hourglass_synthetic-coco-'
+    '128x96.py',
+    'hrnet': 'configs/hrnet/td-hm_hrnet-w32_ohkm_synthetic-coco-128x96.py',
+}
+
+
+def flat(outputs):
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for item in outputs for t in flat(item)]
+
+
+@pytest.mark.parametrize('family', list(FAMILIES))
+def test_channels_last_equals_channels_first(family, one_thread):
+    """Eval outputs and one training step's loss and gradients, the same
+    weights in both layouts (float tolerance, against float64 for the
+    gradients); the activations really are channels-last."""
+    cfg = Config.fromfile(str(ROOT / FAMILIES[family]))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    fast = copy.deepcopy(model)
+    apply_fast_path(fast, channels_last=True)
+    convs = [m for m in fast.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(
+        c.weight.is_contiguous(memory_format=torch.channels_last)
+        for c in convs)
+
+    x = torch.randn(2, 3, 128, 96)
+    with torch.no_grad():
+        a = flat(TensorForward(model).eval()(x))
+        b = flat(TensorForward(fast).eval()(x))
+        first = fast.backbone(x)
+    first = flat(first)[0]
+    assert first.is_contiguous(memory_format=torch.channels_last)
+    for u, v in zip(a, b):
+        torch.testing.assert_close(v, u, rtol=1e-4,
+                                   atol=1e-4 * u.abs().max().item())
+
+    meta = dataset_meta_from_config(cfg, 'train')
+    batch = config_topdown_batch(cfg, (96, 128), 2, meta, seed=1)
+    ref_loss, ref = loss_and_grads(model, batch, torch.float64)
+    fp32_loss, fp32 = loss_and_grads(model, batch)
+    cl_loss, cl = loss_and_grads(model, batch, channels_last=True)
+    assert len(ref) == len(fp32) == len(cl) > 0
+    # Rounding only: oneDNN's channels-last backward-weight kernels sum in
+    # another order than the channels-first ones. Where the gradients of
+    # a random initialisation cancel (the stem's), that differs from
+    # float64 by up to 1-2 % of the largest gradient, against ~0.1 % in
+    # channels-first; some families are ill-conditioned in both layouts
+    # (MSPN's float32 gradients differ from float64 by 20 %). A layout bug
+    # would be wrong by the gradients' own size.
+    scale = max(g.abs().max().item() for g in ref)
+
+    def error(grads):
+        return max((g - r).abs().max().item() for g, r in zip(grads, ref))
+
+    assert error(cl) <= max(3 * error(fp32), 0.03 * scale)
+    assert abs(cl_loss - ref_loss) <= 3 * abs(fp32_loss - ref_loss) + \
+        1e-6 * abs(ref_loss)
+
+
+def loss_and_grads(model, batch, dtype=torch.float32, channels_last=False):
+    """A copy of ``model`` in ``dtype``: one training forward's total loss
+    and its gradients (float64)."""
+    net = copy.deepcopy(model).to(dtype)
+    apply_fast_path(net, channels_last=channels_last)
+    net.train()
+    data = net.data_preprocessor(copy.deepcopy(batch), True)
+    data['inputs'] = data['inputs'].to(dtype)
+    for sample in data['data_samples']:
+        fields = sample.gt_fields
+        fields.heatmaps = fields.heatmaps.to(dtype)
+        labels = sample.gt_instance_labels
+        labels.keypoint_weights = labels.keypoint_weights.to(dtype)
+    losses = net.loss(**data)
+    loss = sum(v for k, v in losses.items() if k.startswith('loss'))
+    loss.backward()
+    return loss.item(), [
+        p.grad.double() for p in net.parameters() if p.grad is not None
+    ]
+
+
+def test_options_from_a_config():
+    cfg = Config.fromfile(str(ROOT / FAMILIES['simple_baseline']))
+    assert fast_path_options(cfg) == (False, None)
+    cfg.merge_from_dict({'default_hooks.fast_path.channels_last': True,
+                         'compile': dict(mode='reduce-overhead')})
+    assert fast_path_options(cfg) == (True, dict(mode='reduce-overhead'))
+    assert compile_options(True) == {} and compile_options(False) is None
+    with pytest.raises(TypeError, match='compile must be'):
+        compile_options('yes')
+
+
+def test_compile_network_is_in_place_and_once():
+    cfg = Config.fromfile(str(ROOT / FAMILIES['simple_baseline']))
+    model = MODELS.build(cfg.model)
+    keys = list(model.state_dict())
+    parts = network_modules(model)
+    assert [type(p).__name__ for p in parts] == ['ResNet', 'HeatmapHead']
+    assert compile_network(model) == parts
+    assert compile_network(model) == []  # already compiled
+    assert list(model.state_dict()) == keys  # names unchanged
+
+
+class RecordTrainStep(Hook):
+    """What MMEngine left on the model before the training loop."""
+
+    def before_train(self, runner):
+        self.had_compiled_train_step = 'train_step' in vars(runner.model)
+        self.removed = undo_mmengine_train_step_compile(runner)
+        self.left = 'train_step' in vars(runner.model)
+
+
+def test_mmengine_compiles_train_step_as_an_instance_attribute(
+        toy_runner, tmp_path):
+    """The MMEngine detail FastPathHook relies on (0.10.7): with
+    ``compile=True`` the runner sets a compiled ``train_step`` on the model
+    instance before the training loop; removing it restores the method, so
+    training runs eager."""
+    runner = toy_runner(tmp_path, max_iters=2)
+    runner.cfg['compile'] = True  # what MMEngine's _maybe_compile reads
+    probe = RecordTrainStep()
+    runner.register_hook(probe)
+    runner.train()
+    assert probe.had_compiled_train_step and probe.removed
+    assert not probe.left
+    assert runner.iter == 2
+
+
+def smoke():
+    assert compile_options(None) is None
