@@ -15,7 +15,8 @@ custom_imports = dict(imports=['mmpose_ext'], allow_failed_imports=False)
 mmpose_ext_default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook'),
     checkpoint_fit=dict(type='CheckpointFitHook'),
-    fast_path=dict(type='FastPathHook', channels_last=False),
+    # channels-last: faster for every model family (docs/fast_path.md)
+    fast_path=dict(type='FastPathHook', channels_last=True),
     non_finite_loss=dict(type='NonFiniteLossHook'),
     unreadable_image=dict(type='UnreadableImageHook'))
 mmpose_ext_optim_wrapper = dict(constructor='CpuAmpOptimWrapperConstructor')

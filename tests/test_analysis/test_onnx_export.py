@@ -97,7 +97,7 @@ def test_export_matches_pytorch(arch, tmp_path, capsys, one_thread):
     ])
     # absolute for outputs within [-1, 1], else relative to max |output|
     assert report['checked_diff'] < 1e-4
-    assert not report['channels_last']  # the config's fast path is off
+    assert report['channels_last']  # the package configs' fast path
     assert [r['name'] for r in report['outputs']] == OUTPUTS[arch]
     assert report['outputs'][-1]['shape'] == [1, 17, 16, 16]
     assert report['onnxruntime_ms'] > 0 and report['pytorch_ms'] > 0
@@ -112,18 +112,18 @@ def test_export_matches_pytorch(arch, tmp_path, capsys, one_thread):
 
 
 @pytest.mark.parametrize('arch', ['mca', 'cpn'])
-def test_channels_last_config_exports_the_same(arch, tmp_path, one_thread):
-    """A config with the channels-last fast path: the exporter loads the
-    model channels-last and onnxruntime still matches it."""
+def test_channels_first_config_exports_the_same(arch, tmp_path, one_thread):
+    """A config with channels-last off: the model is exported in the
+    default layout and onnxruntime matches it too."""
     config, checkpoint = make_checkpoint(arch, tmp_path)
     config.write_text(config.read_text() + (
-        'default_hooks = dict(fast_path=dict(channels_last=True))\n'))
+        'default_hooks = dict(fast_path=dict(channels_last=False))\n'))
     report = onnx_export.main([
-        str(config), str(checkpoint), '--out', str(tmp_path / 'cl.onnx'),
+        str(config), str(checkpoint), '--out', str(tmp_path / 'cf.onnx'),
         '--input-shape', '64', '64', '--runs', '1', '--warmup', '0',
         '--threads', '1'
     ])
-    assert report['channels_last']
+    assert not report['channels_last']
     assert report['checked_diff'] < 1e-4
     assert [r['name'] for r in report['outputs']] == OUTPUTS[arch]
 

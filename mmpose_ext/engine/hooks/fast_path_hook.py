@@ -18,8 +18,8 @@ class FastPathHook(Hook):
 
     Switched on with ``default_hooks = dict(fast_path=dict(type=
     'FastPathHook', channels_last=True))`` (the package's runtime base
-    adds it with ``channels_last=False``, and configs turn it on where the
-    benchmark shows a gain) and MMEngine's own ``compile=True`` (or a dict
+    does: channels-last was faster for every model family, see
+    ``docs/fast_path.md``) and MMEngine's own ``compile=True`` (or a dict
     of ``torch.compile`` options), e.g. ``tools/train.py CONFIG
     --cfg-options compile=True``. Before the training, validation and test
     loops the runner's model gets the fast path
