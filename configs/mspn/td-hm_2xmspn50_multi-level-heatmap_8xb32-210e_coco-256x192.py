@@ -14,15 +14,11 @@ optim_wrapper = _base_.mmpose_ext_optim_wrapper
 codec = dict(
     type='MultiLevelHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
     kernel_sizes=(15, 11, 9, 7, 5), peak=255., multilevel=True)
+# the base's training pipeline, its GenerateTarget step swapped
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='GenerateTarget', encoder=codec)
+    if step['type'] == 'GenerateTarget' else step
+    for step in _base_.train_pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 

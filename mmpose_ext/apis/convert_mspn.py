@@ -32,16 +32,14 @@ from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import DefaultScope
 from mmengine.runner import CheckpointLoader
-from mmpose.registry import MODELS
 
 from ..analysis.config_summary import REPO_ROOT
 from ..engine.checkpoint_allowlist import (
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
 )
-from ..engine.checkpoint_fit import load_fitting_weights
+from ..engine.checkpoint_fit import build_meta_model, load_fitting_weights
 from ..engine.fileio import write_atomically
 from ..models.backbones.cross_stage_mspn import (
     convert_mmpose_mspn_state_dict,
@@ -174,10 +172,7 @@ def convert(src: Path,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    with DefaultScope.overwrite_default_scope('mmpose'), \
-            torch.device('meta'):
-        model = MODELS.build(cfg.model)
-    fit = load_fitting_weights(model, converted)
+    fit = load_fitting_weights(build_meta_model(cfg), converted)
     if not fit.fits:
         shown = ', '.join(f'{k}={v}' for k, v in settings.items())
         raise ConversionError(

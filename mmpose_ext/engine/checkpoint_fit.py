@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 __all__ = [
-    'CheckpointFit', 'CheckpointMismatchError', 'check_checkpoint',
-    'load_fitting_weights', 'suggest_configs'
+    'CheckpointFit', 'CheckpointMismatchError', 'build_meta_model',
+    'check_checkpoint', 'load_fitting_weights', 'suggest_configs'
 ]
 
 #: Shown in every refusal: how to load a partial checkpoint anyway.
@@ -150,11 +150,12 @@ def load_fitting_weights(model: nn.Module,
             # torch raised before listing the missing / unexpected keys;
             # the mismatch alone already makes the fit partial
             missing, unexpected = [], []
+    reshaped = {key for key, _, _ in mismatched}
     return CheckpointFit(
         num_model_keys=len(own),
         num_checkpoint_keys=len(state_dict),
         missing=[k for k in missing if not k.endswith('num_batches_tracked')
-                 and k not in {m[0] for m in mismatched}],
+                 and k not in reshaped],
         unexpected=list(unexpected),
         mismatched=mismatched)
 
@@ -219,16 +220,21 @@ def _config_signature(path: str,
     """Keys and shapes of a config's model (built on the meta device),
     cached per file version; ``None`` if it does not build."""
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmpose.registry import MODELS
     try:
-        cfg = Config.fromfile(path)
-        with DefaultScope.overwrite_default_scope('mmpose'), \
-                torch.device('meta'):
-            model = MODELS.build(cfg.model)
+        model = build_meta_model(Config.fromfile(path))
     except Exception:  # noqa: BLE001 - a config that does not build
         return None
     return _state_signature(model.state_dict())
+
+
+def build_meta_model(cfg) -> nn.Module:
+    """A config's model on the ``meta`` device: its keys and shapes, no
+    memory and no initialisation, for :func:`load_fitting_weights`."""
+    from mmengine.registry import DefaultScope
+    from mmpose.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmpose'), \
+            torch.device('meta'):
+        return MODELS.build(cfg.model)
 
 
 def _relative(path: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from mmengine.config import Config
 from mmpose.apis.inference import dataset_meta_from_config
 
-from mmpose_ext.analysis import benchmark
+from mmpose_ext.analysis import benchmark, complexity
 from mmpose_ext.testing import config_topdown_batch, make_topdown_batch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,9 +59,31 @@ def test_benchmark_with_reference(tmp_path, capsys, one_thread):
             report['results']['config'][mode]['images_per_s'] /
             report['results']['ref'][mode]['images_per_s'])
         assert len(ratio['window_ratios']) == 3
+    # efficiency: the step's FLOPs from MMEngine's counter of the forward
+    # at the 64x64 input (x 2: multiply and add), x batch x 3 in training,
+    # x batch x 2 flip passes in inference, against the matmul rate
+    matmul = report['matmul']
+    assert len(matmul['window_gflops']) == 2 * 3  # one per round and mode
+    assert matmul['median_gflops'] > 0
+    for label in ('config', 'ref'):
+        res = report['results'][label]
+        flops = complexity.measure(
+            str(config if label == 'config' else ref), (64, 64),
+            device='cpu')['flops']
+        assert res['forward_gflop'] == pytest.approx(2 * flops / 1e9)
+        for mode, passes in (('train', 3), ('test', 2)):
+            r = res[mode]
+            assert r['step_gflop'] == pytest.approx(
+                res['forward_gflop'] * 2 * passes)
+            assert r['gflops'] == pytest.approx(r['step_gflop'] /
+                                                r['median_s_per_iter'])
+            assert r['efficiency'] == pytest.approx(
+                r['gflops'] / matmul['median_gflops'])
+            assert len(r['warmup_s']) == 1
+        assert res['fast_path'] == 'channels-last'  # the configs' default
     printed = capsys.readouterr().out
     assert 'train throughput ratio config / ref' in printed
-    assert 'images/s' in printed
+    assert 'images/s' in printed and 'GFLOP/s' in printed
 
 
 def test_synthetic_batch_has_codec_targets():

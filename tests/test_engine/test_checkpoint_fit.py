@@ -73,6 +73,21 @@ def test_meta_device_models_and_mmpose_key_renames():
     assert not load_fitting_weights(meta_model, other).fits
 
 
+def test_reshaped_weight_behind_a_key_rename():
+    """A pre-1.0 ``keypoint_head.`` weight of another shape: MMPose's load
+    hook renames it, torch refuses the copy, and the fit names it."""
+    cfg = Config.fromfile(str(RES18))
+    model = MODELS.build(cfg.model)
+    old = {('keypoint_' + k if k.startswith('head.') else k): v
+           for k, v in model.state_dict().items()}
+    shape = tuple(model.head.final_layer.weight.shape)
+    old['keypoint_head.final_layer.weight'] = torch.zeros(16, *shape[1:])
+    fit = load_fitting_weights(MODELS.build(cfg.model), old)
+    assert fit.mismatched == [('head.final_layer.weight',
+                               (16, *shape[1:]), shape)]
+    assert not fit.fits
+
+
 def mca_checkpoint(experiment_name=None):
     model = MODELS.build(Config.fromfile(str(MCA)).model)
     meta = {} if experiment_name is None else dict(

@@ -3,9 +3,9 @@ from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
 from ..fast_path import (
-    compile_network,
+    apply_fast_path,
     compile_options,
-    to_channels_last,
+    network_modules,
     undo_mmengine_train_step_compile,
 )
 
@@ -45,19 +45,18 @@ class FastPathHook(Hook):
 
     def _apply(self, runner) -> None:
         options = compile_options(runner.cfg.get('compile'))
-        if self.channels_last:
-            to_channels_last(runner.model)
-        if options is not None:
-            compiled = compile_network(runner.model, options)
-            if compiled:
-                names = ', '.join(type(m).__name__ for m in compiled)
-                runner.logger.info(
-                    f'FastPathHook: compiled {names} with torch.compile'
-                    f'({options}); the first iterations include the '
-                    'compilation')
-        if self.channels_last and not self._logged:
-            runner.logger.info('FastPathHook: channels-last weights')
+        apply_fast_path(runner.model, self.channels_last, options)
+        if self._logged:
+            return
         self._logged = True
+        if options is not None:
+            names = ', '.join(
+                type(m).__name__ for m in network_modules(runner.model))
+            runner.logger.info(
+                f'FastPathHook: compiled {names} with torch.compile'
+                f'({options}); the first iterations include the compilation')
+        if self.channels_last:
+            runner.logger.info('FastPathHook: channels-last weights')
 
     def before_train(self, runner) -> None:
         """Undo MMEngine's ``train_step`` compile; apply the fast path."""
