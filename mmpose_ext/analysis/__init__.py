@@ -15,7 +15,10 @@ shim over one of them:
 * :mod:`.soft_gated_tradeoff`: the soft-gated hourglass table
   (``tools/analysis/soft_gated_tradeoff.py``);
 * :mod:`.training_curves`: loss and AP curves of a run
-  (``tools/analysis/plot_training.py``).
+  (``tools/analysis/plot_training.py``);
+* :mod:`.claims`: the papers' claims re-tested, one row of
+  ``docs/claims.md`` per call (``tools/analysis/claims.py``, ``make
+  claims``).
 
 The helpers they share are exported here.
 """

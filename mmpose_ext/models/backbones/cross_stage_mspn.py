@@ -209,6 +209,11 @@ class CrossStageMSPN(BaseBackbone):
         num_keypoints (int, optional): Number of heatmaps of MSPN's
             per-unit predictors; ``None`` outputs the unit features.
             Defaults to ``None``.
+        cross_stage_aggregation (bool): Whether each stage adds the
+            previous stage's down- and up-sampling features to its ResNet
+            layers; ``False`` passes only the previous stage's finest unit
+            on (as the next stage's input), the baseline of the paper's
+            ablation. Defaults to ``True``.
         norm_cfg (dict, optional): Config of the norm layers. Defaults to
             ``None``: ``dict(type='BN')``.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -229,11 +234,15 @@ class CrossStageMSPN(BaseBackbone):
                  stem_channels: int = 64,
                  base_channels: int = 64,
                  num_keypoints: Optional[int] = None,
+                 cross_stage_aggregation: bool = True,
                  norm_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg=init_cfg)
+        if not isinstance(cross_stage_aggregation, bool):
+            raise ValueError('cross_stage_aggregation must be a bool, got '
+                             f'{cross_stage_aggregation!r}')
         if depth not in ResNet.arch_settings:
             raise ValueError(f'depth must be one of '
                              f'{sorted(ResNet.arch_settings)}, got {depth!r}')
@@ -273,7 +282,8 @@ class CrossStageMSPN(BaseBackbone):
             for _ in range(num_stages))
         self.aggregations = nn.ModuleList(
             CrossStageAggregation(self.stages[0].down_channels,
-                                  unit_channels, stem_channels, norm_cfg)
+                                  unit_channels, stem_channels,
+                                  cross_stage_aggregation, norm_cfg)
             for _ in range(num_stages - 1))
 
     @property

@@ -30,7 +30,7 @@ from .heatmap_head_utils import level_targets, predict_final_heatmaps
 
 __all__ = ['CPNHead']
 
-CPNOutputs = Tuple[List[Tensor], Tensor]
+CPNOutputs = Tuple[List[Tensor], Optional[Tensor]]
 
 
 def _is_int(value) -> bool:
@@ -82,6 +82,11 @@ class CPNHead(BaseHead):
     RefineNet output (flip-averaged when ``test_cfg['flip_test']``) with
     ``decoder``.
 
+    ``refine_net=False`` gives GlobalNet alone, the baseline of the paper's
+    RefineNet ablation: no RefineNet layers and no ``loss_refine``; the
+    keypoints are decoded from GlobalNet output 0 (the highest-resolution
+    one) and ``acc_pose`` is measured on it.
+
     Outputs: :meth:`forward` returns ``N`` GlobalNet heatmaps and the
     RefineNet heatmaps; :meth:`output_names` names them ``global0`` ..
     ``global{N-1}``, ``refine`` (the flattened order, for ONNX export).
@@ -121,6 +126,8 @@ class CPNHead(BaseHead):
             comment says ``(N - 1, ..., 0)`` was intended).
         refine_level (int): Target level of the RefineNet output. Defaults
             to ``-1`` (the last, finest level).
+        refine_net (bool): Whether the head has a RefineNet. Defaults to
+            ``True``.
         norm_cfg (dict, optional): Normalization layer config. Defaults to
             ``None``: ``dict(type='BN')``.
         align_corners (bool): ``align_corners`` of the bilinear resizes.
@@ -132,7 +139,8 @@ class CPNHead(BaseHead):
             labelled keypoints only.
         loss_refine (dict, optional): Config of the RefineNet loss, same
             call. Defaults to ``None``: ``OHKMLoss(topk=8)``, the mean MSE
-            of the 8 hardest labelled keypoints of each sample.
+            of the 8 hardest labelled keypoints of each sample; must be
+            ``None`` when ``refine_net=False``.
         decoder (dict, optional): Codec config used to decode the RefineNet
             heatmaps. Defaults to ``None``.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -159,6 +167,7 @@ class CPNHead(BaseHead):
                  out_shape: Optional[Tuple[int, int]] = None,
                  global_levels: Optional[Sequence[int]] = None,
                  refine_level: int = -1,
+                 refine_net: bool = True,
                  norm_cfg: OptConfigType = None,
                  align_corners: bool = False,
                  loss_global: OptConfigType = None,
@@ -203,6 +212,13 @@ class CPNHead(BaseHead):
         if not _is_int(refine_level):
             raise ValueError(
                 f'refine_level must be an int, got {refine_level!r}')
+        if not isinstance(refine_net, bool):
+            raise ValueError(
+                f'refine_net must be a bool, got {refine_net!r}')
+        if not refine_net and loss_refine is not None:
+            raise ValueError(
+                f'loss_refine={loss_refine!r} is set but refine_net=False '
+                'leaves no RefineNet to supervise: set loss_refine=None')
 
         self.in_channels = tuple(int(c) for c in in_channels)
         self.out_channels = out_channels
@@ -211,22 +227,25 @@ class CPNHead(BaseHead):
         self.out_shape = out_shape
         self.global_levels = tuple(int(lv) for lv in global_levels)
         self.refine_level = int(refine_level)
+        self.refine_net = refine_net
         self.norm_cfg = dict(norm_cfg or dict(type='BN'))
         self.align_corners = align_corners
 
         self.laterals = self._make_laterals()
         self.merges = self._make_merges()
         self.global_predictors = self._make_global_predictors()
-        self.refine_blocks = self._make_refine_blocks()
-        self.refine_final = self._make_refine_final()
+        self.refine_blocks = self.refine_final = self.loss_refine = None
+        if refine_net:
+            self.refine_blocks = self._make_refine_blocks()
+            self.refine_final = self._make_refine_final()
 
         if loss_global is None:
             loss_global = dict(type='WeightedHeatmapMSELoss',
                                average='valid')
-        if loss_refine is None:
-            loss_refine = dict(type='OHKMLoss', topk=8)
         self.loss_global = MODELS.build(loss_global)
-        self.loss_refine = MODELS.build(loss_refine)
+        if refine_net:
+            self.loss_refine = MODELS.build(
+                loss_refine or dict(type='OHKMLoss', topk=8))
         self.decoder = (
             KEYPOINT_CODECS.build(decoder) if decoder is not None else None)
 
@@ -341,7 +360,8 @@ class CPNHead(BaseHead):
             tuple:
             - global_heatmaps (list[Tensor]): ``N`` GlobalNet outputs,
                 highest-resolution level first, each ``[B, K, H, W]``
-            - refine_heatmaps (Tensor): RefineNet output, ``[B, K, H, W]``
+            - refine_heatmaps (Tensor | None): RefineNet output,
+                ``[B, K, H, W]``; ``None`` with ``refine_net=False``
         """
         merged = self._pyramid(feats)
         size = self._heatmap_size(feats)
@@ -349,19 +369,28 @@ class CPNHead(BaseHead):
             self._resize(predict(x), size)
             for predict, x in zip(self.global_predictors, merged)
         ]
+        if not self.refine_net:
+            return global_heatmaps, None
         return global_heatmaps, self._refine(merged, size)
 
     def output_names(self) -> List[str]:
         """Names of the :meth:`forward` outputs, flattened depth first.
 
         Returns:
-            list[str]: ``['global0', ..., f'global{N - 1}', 'refine']``.
+            list[str]: ``['global0', ..., f'global{N - 1}', 'refine']``
+            (no ``'refine'`` with ``refine_net=False``).
         """
-        return [f'global{i}' for i in range(self.num_levels)] + ['refine']
+        names = [f'global{i}' for i in range(self.num_levels)]
+        return names + ['refine'] if self.refine_net else names
 
-    def _refine_heatmaps(self, feats: Sequence[Tensor]) -> Tensor:
-        """``forward(feats)[1]`` without the GlobalNet predictors."""
-        return self._refine(self._pyramid(feats), self._heatmap_size(feats))
+    def _final_heatmaps(self, feats: Sequence[Tensor]) -> Tensor:
+        """The heatmaps to decode: the RefineNet output without the
+        GlobalNet predictors, or GlobalNet output 0 alone."""
+        merged = self._pyramid(feats)
+        size = self._heatmap_size(feats)
+        if not self.refine_net:
+            return self._resize(self.global_predictors[0](merged[0]), size)
+        return self._refine(merged, size)
 
     def predict(self,
                 feats: Features,
@@ -370,7 +399,8 @@ class CPNHead(BaseHead):
         """Decode keypoints from the RefineNet heatmaps.
 
         The GlobalNet predictors, whose outputs only the loss uses, are not
-        run.
+        run (with ``refine_net=False``: only that of output 0, which is
+        decoded).
 
         Args:
             feats (Features): Backbone features, or a pair of them (original
@@ -386,7 +416,7 @@ class CPNHead(BaseHead):
             ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
             ``output_heatmaps`` is set.
         """
-        return predict_final_heatmaps(self._refine_heatmaps, self.decode,
+        return predict_final_heatmaps(self._final_heatmaps, self.decode,
                                       feats, batch_data_samples, test_cfg)
 
     def target_levels(self, num_levels: int) -> Tuple[List[int], int]:
@@ -428,37 +458,41 @@ class CPNHead(BaseHead):
 
         Returns:
             dict: ``loss_global`` (mean over the GlobalNet levels),
-            ``loss_refine`` and ``acc_pose``.
+            ``loss_refine`` (with a RefineNet) and ``acc_pose``.
         """
         targets, weights = level_targets(batch_data_samples,
                                          self.out_channels)
         global_levels, refine_level = self.target_levels(
             targets.shape[1])
         global_heatmaps, refine_heatmaps = self.forward(feats)
-        if refine_heatmaps.shape[-2:] != targets.shape[-2:]:
+        final, final_level = refine_heatmaps, refine_level
+        if final is None:
+            final, final_level = global_heatmaps[0], global_levels[0]
+        if final.shape[-2:] != targets.shape[-2:]:
             raise ValueError(
-                f'the head predicts {tuple(refine_heatmaps.shape[-2:])} '
+                f'the head predicts {tuple(final.shape[-2:])} '
                 f'heatmaps but the targets are {tuple(targets.shape[-2:])}:'
                 ' set out_shape or the codec heatmap_size to match')
 
         loss_global = sum(
             self.loss_global(pred, targets[:, lv], weights[:, lv])
             for pred, lv in zip(global_heatmaps, global_levels))
-        loss_refine = self.loss_refine(refine_heatmaps,
-                                       targets[:, refine_level],
-                                       weights[:, refine_level])
+        losses = dict(loss_global=loss_global / self.num_levels)
+        if refine_heatmaps is not None:
+            losses['loss_refine'] = self.loss_refine(
+                refine_heatmaps, targets[:, refine_level],
+                weights[:, refine_level])
 
         _, avg_acc, _ = pose_pck_accuracy(
-            output=to_numpy(refine_heatmaps),
-            target=to_numpy(targets[:, refine_level]),
-            mask=to_numpy(weights[:, refine_level]) > 0)
-        return dict(
-            loss_global=loss_global / self.num_levels,
-            loss_refine=loss_refine,
-            acc_pose=torch.tensor(avg_acc, device=targets.device))
+            output=to_numpy(final),
+            target=to_numpy(targets[:, final_level]),
+            mask=to_numpy(weights[:, final_level]) > 0)
+        losses['acc_pose'] = torch.tensor(avg_acc, device=targets.device)
+        return losses
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, '
                 f'out_channels={self.out_channels}, '
                 f'global_levels={self.global_levels}, '
-                f'refine_level={self.refine_level}')
+                f'refine_level={self.refine_level}, '
+                f'refine_net={self.refine_net}')

@@ -45,6 +45,11 @@ class CrossStageAggregation(BaseModule):
             Defaults to ``256``.
         out_channels (int): Channels of the next stage's input (the ResNet
             stem's width). Defaults to ``64``.
+        with_skips (bool): Whether to pass the down- and up-sampling
+            features on (``skips``); ``False`` keeps only the next stage's
+            input and returns ``skips=None``, the "no cross-stage
+            aggregation" baseline of the MSPN ablation. Defaults to
+            ``True``.
         norm_cfg (dict, optional): Config of the norm layers. Defaults to
             ``None``: ``dict(type='BN')``.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -64,6 +69,7 @@ class CrossStageAggregation(BaseModule):
                  in_channels: Sequence[int] = (256, 512, 1024, 2048),
                  unit_channels: int = 256,
                  out_channels: int = 64,
+                 with_skips: bool = True,
                  norm_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
@@ -77,15 +83,21 @@ class CrossStageAggregation(BaseModule):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(
                     f'{name} must be a positive int, got {value!r}')
+        if not isinstance(with_skips, bool):
+            raise ValueError(
+                f'with_skips must be a bool, got {with_skips!r}')
         self.in_channels = in_channels
+        self.with_skips = with_skips
         self.unit_channels = unit_channels
         self.out_channels = out_channels
         self.norm_cfg = copy.deepcopy(norm_cfg or dict(type='BN'))
 
-        self.down_convs = nn.ModuleList(
-            self._make_conv(c, c) for c in in_channels)
-        self.up_convs = nn.ModuleList(
-            self._make_conv(unit_channels, c) for c in in_channels)
+        self.down_convs = self.up_convs = None
+        if with_skips:
+            self.down_convs = nn.ModuleList(
+                self._make_conv(c, c) for c in in_channels)
+            self.up_convs = nn.ModuleList(
+                self._make_conv(unit_channels, c) for c in in_channels)
         self.cross_conv = self._make_conv(unit_channels, out_channels)
 
     def _make_conv(self, in_channels: int, out_channels: int) -> ConvModule:
@@ -111,8 +123,9 @@ class CrossStageAggregation(BaseModule):
 
         Returns:
             tuple:
-            - skips (list[Tensor]): ``[B, in_channels[i], H_i, W_i]`` to add
-              to the next stage's down-sampling path after layer ``i``.
+            - skips (list[Tensor] | None): ``[B, in_channels[i], H_i, W_i]``
+              to add to the next stage's down-sampling path after layer
+              ``i``; ``None`` with ``with_skips=False``.
             - next_input (Tensor): The next stage's input,
               ``[B, out_channels, H_0, W_0]``.
         """
@@ -129,12 +142,16 @@ class CrossStageAggregation(BaseModule):
                     f'{tuple(down.shape[-2:])} and up-sampling feature of '
                     f'size {tuple(up.shape[-2:])} differ; pass both finest '
                     'first')
+        next_input = self.cross_conv(up_feats[0])
+        if not self.with_skips:
+            return None, next_input
         skips = [
             down_conv(down) + up_conv(up) for down_conv, up_conv, down, up in
             zip(self.down_convs, self.up_convs, down_feats, up_feats)
         ]
-        return skips, self.cross_conv(up_feats[0])
+        return skips, next_input
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, unit_channels='
-                f'{self.unit_channels}, out_channels={self.out_channels}')
+                f'{self.unit_channels}, out_channels={self.out_channels}, '
+                f'with_skips={self.with_skips}')
