@@ -4,7 +4,7 @@ DATA := data/synthetic_coco
 DEMO_CONFIG ?= configs/synthetic/mca_hourglass_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
-.PHONY: install data demo tradeoff claims lint test clean
+.PHONY: install data demo claims lint test clean
 
 install:
 	bash tools/install.sh
@@ -16,11 +16,6 @@ data: install $(DATA)/annotations/person_keypoints_val.json
 
 demo: data
 	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
-
-# soft-gated vs plain residual hourglass table of the README (trains two
-# synthetic models; 23 min on an idle 2-core machine)
-tradeoff: data
-	$(PY) tools/analysis/soft_gated_tradeoff.py --out work_dirs/tradeoff/table.md
 
 # one row of the claims table (docs/claims.md): every arm x 3 seeds, resumable;
 # ROW is one of mca_attention hru cpn mspn soft_gated hrnet (<= 60 min each)

@@ -12,8 +12,6 @@ shim over one of them:
   ``MegviiHeatmap`` (``tools/analysis/benchmark_codec.py``);
 * :mod:`.mspn_benchmark`: ``CrossStageMSPN`` against MMPose's ``MSPN``
   (``tools/analysis/benchmark_mspn.py``);
-* :mod:`.soft_gated_tradeoff`: the soft-gated hourglass table
-  (``tools/analysis/soft_gated_tradeoff.py``);
 * :mod:`.training_curves`: loss and AP curves of a run
   (``tools/analysis/plot_training.py``);
 * :mod:`.claims`: the papers' claims re-tested, one row of

@@ -46,6 +46,7 @@ import datetime
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -141,8 +142,8 @@ ROWS: Dict[str, Row] = {row.name: row for row in (
              _C + 'mca_attention/hru-hourglass_synthetic-coco-128x96.py')),
         (Comparison('attention', 'plain',
                     'attention improves the HRU hourglass',
-                    'MPII PCKh gain of the attention modules (Table 4 of '
-                    'the paper; figure not checked here, no internet)'), ),
+                    'a PCKh gain on MPII val (the ablation table could not '
+                    'be read offline: figure not quoted)'), ),
         'Only `model.backbone.attention` differs (`None` in the plain '
         'arm: 1x1 heatmap convs instead of CRF attention).'),
     Row('hru',
@@ -154,8 +155,8 @@ ROWS: Dict[str, Row] = {row.name: row for row in (
              _C + 'hru/mca-hourglass-preact-skip_synthetic-coco-128x96.py')),
         (Comparison('hru', 'preact',
                     'HRUs improve on plain residual units',
-                    'MPII PCKh gain of HRUs (Table 4 of the paper; figure '
-                    'not checked here, no internet)'), ),
+                    'a PCKh gain on MPII val (the ablation table could not '
+                    'be read offline: figure not quoted)'), ),
         'Only `model.backbone.skip_block` differs; the HRU arm is the '
         'attention arm of the row above (the same runs).'),
     Row('cpn',
@@ -197,7 +198,8 @@ ROWS: Dict[str, Row] = {row.name: row for row in (
         (Comparison('two_stage', 'one_stage',
                     '2 stages beat 1 stage of about the same FLOPs',
                     '2xRes-18 71.6 AP (4.0 GFLOPs) vs Res-50 71.5 (4.4), '
-                    'COCO minival 256x192'),
+                    'COCO minival 256x192 (from a transcription of the '
+                    'paper\'s table)'),
          Comparison('two_stage', 'no_aggregation',
                     'cross-stage aggregation helps',
                     '+0.3 AP (74.2 -> 74.5, 2-stage ResNet-50, added '
@@ -515,6 +517,9 @@ class RowRunner:
                        progress) -> dict:
         run_dir = self.run_dir(arm, seed)
         if run_dir.exists():  # unfinished or of a changed config
+            what = ('of a changed config' if
+                    (run_dir / 'result.json').is_file() else 'unfinished')
+            print(f'\nrestarting {run_dir} ({what})', file=sys.stderr)
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         train, _ = self.commands(arm, seed)
@@ -621,7 +626,8 @@ class RowRunner:
               epochs: int) -> dict:
         record = summarize_row(self.row, runs, sizes, self.seeds, dict(
             epochs=epochs, command=self.command(),
-            data=self.args.data_root or 'synthetic COCO (make data)'))
+            data=self.args.data_root or 'synthetic COCO (make data)',
+            machine=_machine(self.args.device)))
         write_row(record, self.args.docs_dir)
         return record
 
@@ -641,6 +647,14 @@ class RowRunner:
                 f'{self.row.name} ' + ' '.join(extra))
 
 
+def _machine(device: Optional[str]) -> str:
+    """Where the runs ran, for the table."""
+    import torch
+    if device != 'cpu' and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f'{os.cpu_count()} CPU cores ({platform.machine()})'
+
+
 def summarize_row(row: Row, runs: Dict[str, Dict[int, dict]],
                   sizes: Dict[str, dict], seeds: Sequence[int],
                   budget: dict) -> dict:
@@ -653,7 +667,7 @@ def summarize_row(row: Row, runs: Dict[str, Dict[int, dict]],
         sizes (dict): ``sizes[arm_key]`` with ``params``, ``flops`` and
             ``input_size`` (H, W).
         seeds (Sequence[int]): The seeds the row asks for.
-        budget (dict): ``epochs``, ``command`` and ``data``.
+        budget (dict): ``epochs``, ``command``, ``data`` and ``machine``.
 
     Returns:
         dict: The record :func:`write_row` writes.
@@ -710,7 +724,8 @@ def plot_row(record: dict, out: Path) -> None:
                         color=line.get_color())
     ax.set(xlabel='epoch', ylabel='val CocoMetric AP', title=record['title'])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc='lower right')
+    if ax.lines:
+        ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     fig.savefig(out, dpi=100)
 
@@ -732,8 +747,8 @@ def render_row(record: dict) -> List[str]:
         f'Command: `{b["command"]}` · budget: {b["epochs"]} epochs per run, '
         f'seeds {", ".join(map(str, record["seeds"]))} · data: {b["data"]} '
         f'· {status} · measured row time {_clock(record["row_time_s"])} '
-        f'(train + test of every run, one at a time) · updated '
-        f'{record["updated"]}.', '',
+        f'(train + test of every run, one at a time, on '
+        f'{b.get("machine", "?")}) · updated {record["updated"]}.', '',
         record['note'], '',
         '| arm | config | params | FLOPs | AP per seed | mean AP |',
         '|---|---|---|---|---|---|'
@@ -766,64 +781,81 @@ def render_row(record: dict) -> List[str]:
 CLAIMS_INTRO = """# The papers' claims, re-tested
 
 Generated by `mmpose_ext/analysis/claims.py` (`make claims ROW=<row>`)
-from `docs/claims/<row>.json`; do not edit by hand (the prose around the
-table lives in that module). Each row trains every arm of one claim with
-the same seeds through `tools/train.py` and tests the last checkpoint with
-`tools/test.py`: the arms are ordinary configs under `configs/claims/` that
-differ only in what the claim is about, at the same budget (data, epochs,
-batch 32, schedule, augmentation) set by
-`configs/claims/_base_/claims_budget.py` unless the row's first config
-says otherwise.
+from `docs/claims/<row>.json`; do not edit by hand (the prose lives in that
+module). Each row trains every arm of one claim with the same seeds
+through `tools/train.py` and tests the last checkpoint with
+`tools/test.py`. The arms are ordinary configs under `configs/claims/<row>/`
+that differ only in what the claim is about; within a row they share the
+data, epochs, batch (32), schedule (Adam, 50-iteration warm-up, cosine
+decay) and augmentation: the budget of `configs/claims/_base_/
+claims_budget.py` with the row's epoch count set in its first config.
 
 Data: the synthetic COCO set of `tools/make_synthetic_coco.py` (1000 train
-/ 200 val images, 1547 / 305 persons, 128x96 crops of ground-truth boxes),
-test = val split, CocoMetric AP with flip test. Parameters and FLOPs are
-MMEngine's counter at the arm's input size.
+/ 200 val images, 1547 / 305 persons, cropped to 128x96 from the
+ground-truth boxes), test split = val split, CocoMetric AP with flip test.
+Parameters and FLOPs are MMEngine's counter at the arm's input size.
 
 Statistics: the arms are paired by seed (`randomness.seed`: the same
 initialisation stream, data order and augmentation draws); the difference
 is the mean of the per-seed AP differences with its two-sided 95 %
 Student-t interval (`mmpose_ext.analysis.stats.paired_difference`, tested
-against `scipy.stats.ttest_rel`). Verdict: a gain claim *held* if the
+against `scipy.stats.ttest_rel`). Verdict: a gain claim is *held* if the
 interval lies above zero, *reversed* if below, *inconclusive* if it spans
-zero; a no-loss claim *held* if its lower end is above minus the margin,
-*reversed* if the interval lies below zero, else *inconclusive*. With 3
-seeds the interval is wide (t = 4.30): small effects read inconclusive.
+zero; a no-loss claim is *held* if the interval's lower end is above minus
+the margin, *reversed* if the interval lies below zero, else
+*inconclusive*. With 3 seeds the interval is wide (t = 4.30), so small
+effects read inconclusive; `--seeds 5` narrows it.
 
-The paper's figures are on COCO or MPII at full scale and are quoted for
-the direction of the claim, not to be matched by these small models.
+The papers' figures are at full scale on COCO or MPII; they are quoted for
+the direction and size of each claim, not to be matched by these small
+models.
 
-At paper scale the same command points every arm at COCO: `python
-tools/analysis/claims.py ROW --data-root data/coco --device cuda --epochs
-210 --cfg-options ...` (COCO 2017 layout, ground-truth boxes for testing;
-input size and widths stay those of the arm configs unless overridden).
+At paper scale the same command points every arm at COCO:
+`python tools/analysis/claims.py ROW --data-root data/coco --device cuda
+--epochs 210 --cfg-options ...` (COCO 2017 layout, ground-truth boxes for
+testing; input size, widths and batch stay those of the arm configs unless
+overridden with `--cfg-options`).
 """
 
 
 def render_markdown(records: Sequence[dict]) -> str:
     """``docs/claims.md`` from the row records, in :data:`ROWS` order."""
     by_name = {r['row']: r for r in records}
-    lines = [CLAIMS_INTRO, '## Summary', '',
-             '| row | claim | difference (95 % CI) | verdict | paper |',
-             '|---|---|---|---|---|']
+    means = [arm['mean_ap'] for r in records for arm in r['arms'].values()
+             if arm['mean_ap'] is not None]
+    difficulty = ('No row has run yet.' if not means else
+                  f'Benchmark difficulty: the best arm of any row reaches a '
+                  f'mean AP of {max(means):.3f} and the worst '
+                  f'{min(means):.3f}, so no row saturates the standard '
+                  'synthetic split and no harder split was needed.'
+                  if max(means) < 0.9 else
+                  f'Benchmark difficulty: an arm reaches a mean AP of '
+                  f'{max(means):.3f}; rows near saturation need a harder '
+                  'split.')
+    lines = [CLAIMS_INTRO, difficulty, '', '## Summary', '',
+             '| row | claim | difference (95 % CI) | verdict | paper | '
+             'row time |', '|---|---|---|---|---|---|']
     for name in ROWS:
         record = by_name.get(name)
         if record is None:
             lines.append(f'| {name} | not run yet: `make claims ROW={name}` '
-                         '| — | — | — |')
+                         '| — | — | — | — |')
             continue
+        incomplete = record['runs_finished'] < record['runs_planned']
+        time_cell = _clock(record['row_time_s'])
+        if incomplete:
+            time_cell += (f' ({record["runs_finished"]}/'
+                          f'{record["runs_planned"]} runs)')
         for comp in record['comparisons']:
             if 'diff' in comp:
                 d = comp['diff']
                 cell = (f'{d["mean"]:+.3f} [{d["low"]:+.3f}, '
                         f'{d["high"]:+.3f}]')
-                v = comp['verdict']
-                if record['runs_finished'] < record['runs_planned']:
-                    v += ' (incomplete)'
+                v = comp['verdict'] + (' (incomplete)' if incomplete else '')
             else:
                 cell, v = '—', 'not run yet'
             lines.append(f'| {name} | {comp["claim"]} | {cell} | {v} | '
-                         f'{comp["paper"]} |')
+                         f'{comp["paper"]} | {time_cell} |')
     lines.append('')
     for name in ROWS:
         if name in by_name:

@@ -56,6 +56,8 @@ __all__ = [
 # come first. A figure is given only where it is certain and measured on
 # the same model; otherwise the paper and its data sets only.
 REFERENCES: List[Tuple[str, str]] = [
+    (r'claims/', 'none: an arm of the claims table on the synthetic data '
+     'set (docs/claims.md)'),
     (r'synthetic', 'none: a small variant for the synthetic data set '
      '(tools/make_synthetic_coco.py)'),
     (r'sg-block',
@@ -141,10 +143,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def find_configs(root: Path) -> List[Path]:
-    """Every ``*.py`` under ``root`` except those in ``root/_base_``."""
-    base = root / '_base_'
+    """Every ``*.py`` under ``root`` except those in a ``_base_`` folder
+    (``root/_base_``, ``root/claims/_base_``, ...)."""
     return sorted(p for p in root.rglob('*.py')
-                  if base not in p.parents and p.name != '__init__.py')
+                  if '_base_' not in p.relative_to(root).parts[:-1]
+                  and p.name != '__init__.py')
 
 
 def find_reference(config: str) -> str:

@@ -169,7 +169,7 @@ def _record(row, aps):
              for arm in row.arms}
     return claims.summarize_row(row, runs, sizes, [0, 1, 2],
                                 dict(epochs=2, command='make claims ROW=x',
-                                     data='synthetic'))
+                                     data='synthetic', machine='2 cores'))
 
 
 def test_summary_table_and_plot(tmp_path):

@@ -205,6 +205,37 @@ def test_stages_are_wired_through_the_aggregation():
     assert all(a is b for a, b in zip(outs[-1], seen['stage2'][1][2]))
 
 
+def test_without_cross_stage_aggregation():
+    """cross_stage_aggregation=False: later stages get no skips, only the
+    previous stage's finest unit as input (same result as the full model
+    with its skips forced to zero), and the skip convs are gone."""
+    full = build(num_stages=3, num_keypoints=17).eval()
+    bare = build(num_stages=3, num_keypoints=17,
+                 cross_stage_aggregation=False).eval()
+    randomize_bn(full)
+    missing, unexpected = bare.load_state_dict(full.state_dict(),
+                                               strict=False)
+    assert missing == [] and unexpected and all(
+        '.down_convs.' in k or '.up_convs.' in k for k in unexpected)
+    seen = []
+    for stage in bare.stages:
+        stage.register_forward_pre_hook(
+            lambda m, args: seen.append(args[1]))
+    x = torch.rand(2, 3, 64, 48)
+    for agg in full.aggregations:  # zero skips, same next input
+        agg.register_forward_hook(
+            lambda m, args, out: ([torch.zeros_like(t) for t in out[0]],
+                                  out[1]))
+    with torch.no_grad():
+        outs, ref = bare(x), full(x)
+    assert seen == [None, None, None]
+    for stage_out, stage_ref in zip(outs, ref):
+        for unit, unit_ref in zip(stage_out, stage_ref):
+            torch.testing.assert_close(unit, unit_ref)
+    with pytest.raises(ValueError, match='cross_stage_aggregation must be'):
+        build(cross_stage_aggregation=1)
+
+
 @pytest.mark.parametrize('num_stages', [1, 3])
 def test_units_supervised_by_mapped_levels(num_stages, topdown_batch):
     """Each (stage, unit) loss term is recomputed against the level of the

@@ -218,6 +218,49 @@ def test_predict_runs_no_global_predictor(flip_test, topdown_batch):
                                    expected.keypoint_scores, atol=1e-5)
 
 
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_globalnet_alone(flip_test, topdown_batch):
+    """refine_net=False: no RefineNet layers or loss; the loss is the
+    GlobalNet loss of the full head with the same weights, and predict
+    decodes GlobalNet output 0 (flip-averaged)."""
+    batch = topdown_batch(CODEC)
+    samples = batch['data_samples']
+    full = build_head()
+    alone = build_head(refine_net=False, loss_refine=None)
+    assert alone.refine_blocks is None and alone.refine_final is None
+    missing, unexpected = alone.load_state_dict(full.state_dict(),
+                                                strict=False)
+    assert missing == [] and all(k.startswith('refine_')
+                                 for k in unexpected)
+    feats = level_feats()
+    losses = alone.loss(feats, samples)
+    assert set(losses) == {'loss_global', 'acc_pose'}
+    torch.testing.assert_close(losses['loss_global'],
+                               full.loss(feats, samples)['loss_global'])
+    global_outs, refine = alone(feats)
+    assert refine is None and len(global_outs) == 4
+    assert alone.output_names() == ['global0', 'global1', 'global2',
+                                    'global3']
+    alone.eval()
+    feats_flip = level_feats(seed=1)
+    with torch.no_grad():
+        _, heatmaps = alone.predict(
+            [feats, feats_flip] if flip_test else feats, samples,
+            dict(flip_test=flip_test, output_heatmaps=True))
+        expected = alone(feats)[0][0]
+        if flip_test:
+            expected = 0.5 * (expected + flip_heatmaps(
+                alone(feats_flip)[0][0],
+                flip_indices=samples[0].metainfo['flip_indices'],
+                shift_heatmap=False))
+    torch.testing.assert_close(
+        torch.stack([h.heatmaps for h in heatmaps]), expected)
+    with pytest.raises(ValueError, match='set loss_refine=None'):
+        build_head(refine_net=False, loss_refine=dict(type='OHKMLoss'))
+    with pytest.raises(ValueError, match='refine_net must be a bool'):
+        build_head(refine_net=0)
+
+
 def flatten(outputs):
     if isinstance(outputs, torch.Tensor):
         return [outputs]

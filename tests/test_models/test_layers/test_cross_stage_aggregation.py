@@ -118,6 +118,24 @@ def test_next_input_reads_only_the_finest_up_feature():
     assert not torch.allclose(changed, ref)
 
 
+def test_without_skips_only_the_next_input_is_kept():
+    """with_skips=False (the MSPN ablation's "no aggregation"): no skip
+    convs, skips=None, the same next input as the full module's."""
+    full = build().eval()
+    bare = build(with_skips=False).eval()
+    assert bare.down_convs is None and bare.up_convs is None
+    bare.load_state_dict(full.state_dict(), strict=False)
+    assert sum(p.numel() for p in bare.parameters()) == sum(
+        p.numel() for p in full.cross_conv.parameters())
+    down, up = features()
+    with torch.no_grad():
+        skips, next_input = bare(down, up)
+        torch.testing.assert_close(next_input, full(down, up)[1])
+    assert skips is None
+    with pytest.raises(ValueError, match='with_skips must be a bool'):
+        build(with_skips='no')
+
+
 def test_errors_name_the_problem():
     agg = build()
     down, up = features()
