@@ -880,7 +880,9 @@ def write_row(record: dict, docs_dir: Path) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
-    if args.data_root is None and not args.dry_run:
+    own_data = any('dataset.data_root=' in o for o in args.cfg_options)
+    if args.data_root is None and not own_data and not (
+            args.dry_run or args.report_only):
         data = REPO_ROOT / 'data' / 'synthetic_coco' / 'annotations'
         if not (data / 'person_keypoints_val.json').is_file():
             raise SystemExit(f'no synthetic data in {data.parent}: run '
