@@ -56,6 +56,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .config_summary import REPO_ROOT
 from .stats import PairedDifference, paired_difference
+from .training_curves import read_scalars
 
 __all__ = [
     'Arm', 'Comparison', 'ROWS', 'Row', 'RowRunner', 'config_digest',
@@ -421,12 +422,11 @@ def _clock(seconds: float) -> str:
 
 def _epochs_logged(run_dir: Path) -> float:
     """Epochs the running training has validated (its scalars.json)."""
-    files = sorted(run_dir.glob('*/vis_data/scalars.json'),
-                   key=lambda p: p.stat().st_mtime)
-    if not files:
+    try:
+        _, val = read_scalars(run_dir)
+    except FileNotFoundError:  # before MMEngine's first log
         return 0.0
-    return float(sum('coco/AP' in line
-                     for line in files[-1].read_text().splitlines()))
+    return float(len(val['epoch']))
 
 
 class RowRunner:
@@ -536,7 +536,6 @@ class RowRunner:
         self._run(test, run_dir / 'test.log',
                   lambda: progress(_epochs_logged(run_dir)))
         test_s = time.monotonic() - start
-        from .training_curves import read_scalars
         _, val = read_scalars(run_dir)
         run = dict(
             digest=digest, seed=seed, ap=_test_ap(run_dir /
