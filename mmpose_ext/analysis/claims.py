@@ -2,9 +2,9 @@
 
 ``python tools/analysis/claims.py ROW [--seeds 3] [--work-dir
 work_dirs/claims] [--docs-dir docs] [--data-root DIR] [--device DEV]
-[--epochs N] [--cfg-options ...] [--dry-run | --report-only]`` (or ``make
-claims ROW=...``) trains every arm of one row of the claims table
-(:data:`ROWS`) with every seed through the package's normal path
+[--epochs N] [--cfg-options ...] [--dry-run | --report-only | --rerun]``
+(or ``make claims ROW=...``) trains every arm of one row of the claims
+table (:data:`ROWS`) with every seed through the package's normal path
 (``tools/train.py`` on an ordinary config under ``configs/claims/``, then
 ``tools/test.py`` on its last checkpoint), and writes the row:
 
@@ -22,7 +22,8 @@ finished when its ``WORK_DIR/runs/CONFIG/seedS/result.json`` or a record in
 runs are skipped, so an interrupted row resumes where it stopped (an
 interrupted run restarts) and a changed config is re-run. The row's files
 are rewritten after every run. ``--report-only`` rewrites them from what
-is finished without training; ``--dry-run`` prints the commands.
+is finished without training; ``--dry-run`` prints the commands of the
+runs still to do; ``--rerun`` runs the whole row again from scratch.
 
 Each comparison's verdict (:func:`verdict`) comes from the 95 % paired
 t-interval of the mean AP difference (:func:`.stats.paired_difference`):
@@ -305,6 +306,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                       help='print the runs and their commands, run nothing')
     mode.add_argument('--report-only', action='store_true',
                       help='rewrite the row\'s files from the finished runs')
+    mode.add_argument('--rerun', action='store_true',
+                      help='train and test every run again, also those '
+                      'already finished (the row from scratch)')
     args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error(f'--seeds must be at least 2 (a paired interval), got '
@@ -517,8 +521,8 @@ class RowRunner:
                        progress) -> dict:
         run_dir = self.run_dir(arm, seed)
         if run_dir.exists():  # unfinished or of a changed config
-            what = ('of a changed config' if
-                    (run_dir / 'result.json').is_file() else 'unfinished')
+            what = ('unfinished' if not (run_dir / 'result.json').is_file()
+                    else 'rerun' if self.args.rerun else 'of a changed config')
             print(f'\nrestarting {run_dir} ({what})', file=sys.stderr)
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
@@ -567,16 +571,20 @@ class RowRunner:
             for arm in self.row.arms:
                 options = run_overrides(args, seed)
                 plan.append((arm, seed, config_digest(arm.config, options)))
+        recorded = {} if args.rerun else self.recorded()
         if args.dry_run:
             for arm, seed, digest in plan:
+                if self.finished(arm, seed, digest, recorded) is not None:
+                    print(f'# finished: {Path(arm.config).stem} seed {seed}')
+                    continue
                 for cmd in self.commands(arm, seed):
                     print(' '.join(cmd))
             return {}
-        recorded = self.recorded()
         runs: Dict[str, Dict[int, dict]] = {a.key: {} for a in self.row.arms}
         todo = []
         for arm, seed, digest in plan:
-            run = self.finished(arm, seed, digest, recorded)
+            run = (None if args.rerun else
+                   self.finished(arm, seed, digest, recorded))
             if run is not None:
                 runs[arm.key][seed] = run
             else:
@@ -627,6 +635,12 @@ class RowRunner:
             epochs=epochs, command=self.command(),
             data=self.args.data_root or 'synthetic COCO (make data)',
             machine=_machine(self.args.device)))
+        previous = self.args.docs_dir / 'claims' / f'{self.row.name}.json'
+        if previous.is_file():  # no new run: keep the date of the last one
+            old = json.loads(previous.read_text())
+            if ({k: v['runs'] for k, v in old.get('arms', {}).items()}
+                    == {k: v['runs'] for k, v in record['arms'].items()}):
+                record['updated'] = old.get('updated', record['updated'])
         write_row(record, self.args.docs_dir)
         return record
 
@@ -804,6 +818,11 @@ zero; a no-loss claim is *held* if the interval's lower end is above minus
 the margin, *reversed* if the interval lies below zero, else
 *inconclusive*. With 3 seeds the interval is wide (t = 4.30), so small
 effects read inconclusive; `--seeds 5` narrows it.
+
+Finished runs (recorded here or in `work_dirs/claims/`) are skipped, so a
+row resumes where it stopped; `make claims ROW=<row> CLAIMS_ARGS=--rerun`
+runs a whole row again from scratch, and `--dry-run` lists what is still
+to run.
 
 The papers' figures are at full scale on COCO or MPII; they are quoted for
 the direction and size of each claim, not to be matched by these small

@@ -210,7 +210,7 @@ def test_incomplete_row_is_marked(tmp_path):
 
 # the runs themselves ------------------------------------------------------
 def test_row_trains_tests_records_and_resumes(synthetic_coco, tmp_path,
-                                              monkeypatch):
+                                              monkeypatch, capsys):
     """Two arms x two seeds of one epoch through tools/train.py and
     tools/test.py (their commands run in this process, to spare 8
     interpreter start-ups); a second call runs nothing; a changed config
@@ -256,8 +256,12 @@ def test_row_trains_tests_records_and_resumes(synthetic_coco, tmp_path,
         raise AssertionError('a finished run was started again')
 
     monkeypatch.setattr(claims.RowRunner, 'train_and_test', no_run)
+    saved = tmp_path / 'docs' / 'claims' / 'tiny.json'
+    saved.write_text(saved.read_text().replace(
+        record['updated'], '2000-01-01'))
     again = claims.main(argv)
     assert again['arms'] == record['arms']
+    assert again['updated'] == '2000-01-01'  # no new run, the date stays
     # with work_dirs gone, the committed record still counts as finished
     import shutil
     shutil.rmtree(tmp_path / 'work')
@@ -271,4 +275,17 @@ def test_row_trains_tests_records_and_resumes(synthetic_coco, tmp_path,
                             record['arms'][arm.key]['runs'][str(seed)],
                             digest=digest))
     claims.main(argv[:4] + ['2'] + argv[5:])
+    assert sorted(started) == [('a', 0), ('a', 1), ('b', 0), ('b', 1)]
+
+    # the 2-epoch runs are now the finished ones: --dry-run lists nothing
+    # of them, but every 1-epoch run; --rerun starts every run again
+    capsys.readouterr()
+    assert claims.main(argv[:4] + ['2'] + argv[5:] + ['--dry-run']) == {}
+    out = capsys.readouterr().out
+    assert out.count('# finished:') == 4 and 'train.py' not in out
+    claims.main(argv + ['--dry-run'])
+    out = capsys.readouterr().out
+    assert '# finished' not in out and out.count('train.py') == 4
+    started.clear()
+    claims.main(argv[:4] + ['2'] + argv[5:] + ['--rerun'])
     assert sorted(started) == [('a', 0), ('a', 1), ('b', 0), ('b', 1)]
