@@ -1,7 +1,7 @@
 # mmpose_ext — the two quick-start commands are `make demo` and `make test`.
 PY := .venv/bin/python
 DATA := data/synthetic_coco
-DEMO_CONFIG ?= configs/synthetic/mca_hourglass_synthetic-coco-128x96.py
+DEMO_CONFIG ?= configs/synthetic/mca_hourglass_amp-lightaug_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
 .PHONY: install data demo claims lint test clean

@@ -70,8 +70,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         epilog='Example: python tools/demo.py data/synthetic_coco/images/'
-        'val --config configs/synthetic/mca_hourglass_synthetic-coco-128x96'
-        '.py --checkpoint work_dirs/demo/best_coco_AP_epoch_12.pth '
+        'val --config configs/synthetic/mca_hourglass_amp-lightaug_'
+        'synthetic-coco-128x96.py --checkpoint '
+        'work_dirs/demo/best_coco_AP_epoch_12.pth '
         '--out-dir vis')
     parser.add_argument('input', type=Path, metavar='IMAGE_OR_DIR',
                         help='an image, or a directory searched recursively '

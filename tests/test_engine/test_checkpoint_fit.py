@@ -122,10 +122,12 @@ def test_scan_finds_the_config_whose_model_has_the_weights():
     """No recorded name: the configs' models (meta device) are compared
     key by key and shape by shape."""
     found = suggest_configs(mca_checkpoint())
-    # the demo model, and the claims arm that is the same model
-    same = ROOT / 'configs/claims/mca_attention/mca-hourglass_synthetic-' \
-        'coco-128x96.py'
-    assert sorted(found) == sorted([str(MCA), str(same)])
+    # the demo model, the demo's recipe and the claims arm: the same model
+    same = [ROOT / 'configs/claims/mca_attention/mca-hourglass_synthetic-'
+            'coco-128x96.py',
+            ROOT / 'configs/synthetic/mca_hourglass_amp-lightaug_synthetic-'
+            'coco-128x96.py']
+    assert sorted(found) == sorted([str(MCA)] + [str(p) for p in same])
     assert suggest_configs(mca_checkpoint(), scan=False) == []
     assert suggest_configs(dict(state_dict={'x': torch.zeros(1)})) == []
 
