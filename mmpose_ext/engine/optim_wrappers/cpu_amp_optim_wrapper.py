@@ -19,7 +19,7 @@ on a machine without a GPU.
 """
 import logging
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Union
+from typing import Any, Callable, Iterator, MutableMapping, Optional, Union
 
 import torch
 from mmengine.logging import print_log
@@ -41,13 +41,32 @@ def _to_float32(data: Any) -> Any:
     return data
 
 
+def _autocast_forward(forward: Callable, dtype: torch.dtype) -> Callable:
+    """``forward`` under autocast, its outputs returned as float32."""
+
+    def run(*args, **kwargs):
+        with torch.autocast('cpu', dtype=dtype):
+            out = forward(*args, **kwargs)
+        return _to_float32(out)
+
+    return run
+
+
 @contextmanager
-def _autocast_feature_extractor(model: nn.Module,
-                                dtype: torch.dtype) -> Iterator[None]:
+def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
+                                wrapped: MutableMapping) -> Iterator[None]:
     """bfloat16 autocast around ``model.backbone`` and ``model.neck`` calls.
 
-    Through forward pre-/post-hooks registered for the block only; a model
-    without a backbone runs entirely under autocast.
+    Each part's ``forward`` is shadowed, for the duration of the context,
+    by an instance attribute that runs the class's ``forward`` inside a
+    ``torch.autocast`` block and returns float32 outputs. The block lies
+    inside the call, so a part compiled with ``nn.Module.compile`` (the
+    fast path's ``compile=True``) traces it as one context; autocast
+    entered in a forward pre-hook and left in a forward hook cannot be
+    traced (dynamo: ``NotImplementedError: AutocastModeVariable``). The
+    shadowing functions are kept in ``wrapped`` (one per part) so that a
+    compiled part sees the same function at every step and is not
+    recompiled. A model without a backbone runs entirely under autocast.
     """
     module = model.module if is_model_wrapper(model) else model
     parts = [
@@ -59,27 +78,19 @@ def _autocast_feature_extractor(model: nn.Module,
         with torch.autocast('cpu', dtype=dtype):
             yield
         return
-    active: List[torch.autocast] = []
-
-    def enter(part, args):
-        context = torch.autocast('cpu', dtype=dtype)
-        context.__enter__()
-        active.append(context)
-
-    def leave(part, args, output):
-        active.pop().__exit__(None, None, None)
-        return _to_float32(output)
-
-    handles = [h for part in parts for h in (
-        part.register_forward_pre_hook(enter),
-        part.register_forward_hook(leave))]
+    shadowed = []
     try:
+        for part in parts:
+            if 'forward' in vars(part):  # someone else's instance forward
+                continue
+            if part not in wrapped:
+                wrapped[part] = _autocast_forward(part.forward, dtype)
+            part.forward = wrapped[part]
+            shadowed.append(part)
         yield
     finally:
-        for handle in handles:
-            handle.remove()
-        while active:  # a forward that raised never reached ``leave``
-            active.pop().__exit__(None, None, None)
+        for part in shadowed:
+            vars(part).pop('forward', None)
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -128,6 +139,8 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 "'bfloat16', which needs no loss scaling.",
                 logger='current', level=logging.WARNING)
         self.cast_dtype = torch.bfloat16
+        # the autocast forward of each backbone / neck, made once
+        self._autocast_forwards: MutableMapping = {}
         print_log('Mixed precision on the CPU: bfloat16 autocast of the '
                   'backbone and neck, head and loss in float32, no loss '
                   'scaling (CpuAmpOptimWrapper).', logger='current')
@@ -144,5 +157,5 @@ class CpuAmpOptimWrapper(OptimWrapper):
         """Gradient accumulation as ``OptimWrapper``, plus bfloat16
         autocast of the backbone and neck."""
         with super().optim_context(model), _autocast_feature_extractor(
-                model, self.cast_dtype):
+                model, self.cast_dtype, self._autocast_forwards):
             yield

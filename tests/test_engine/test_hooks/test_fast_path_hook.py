@@ -56,6 +56,30 @@ def test_compiled_training_matches_eager(synthetic_coco, tmp_path,
         assert runs[name] == pytest.approx(runs['eager'], rel=1e-3), name
 
 
+def test_compiled_mixed_precision_training_matches_eager(
+        synthetic_coco, tmp_path, monkeypatch):
+    """``compile=True`` with bfloat16 AMP (``CpuAmpOptimWrapper``, as in
+    ``make demo``'s config): the autocast block traces inside the compiled
+    backbone (autocast entered in a forward pre-hook and left in a forward
+    hook did not: dynamo raised on ``AutocastModeVariable``), and the
+    losses follow the eager bfloat16 ones to bfloat16 tolerance."""
+    train_only = [o for o in data_options(synthetic_coco)
+                  if not o.startswith(('val_', 'test_'))]
+    runs = {}
+    for name, extra in (('eager', []), ('compiled', ['compile=True'])):
+        work_dir = tmp_path / name
+        run_train_in_process(
+            monkeypatch, ROOT / RES18, '--no-validate', '--work-dir',
+            work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
+            'optim_wrapper.type=AmpOptimWrapper',
+            f'visualizer.name=fast_path_amp_{name}', *train_only,
+            *TINY[RES18], *extra)
+        runs[name] = losses(work_dir)
+        assert 'bfloat16 autocast' in log_text(work_dir)
+    assert len(runs['eager']) == 4
+    assert runs['compiled'] == pytest.approx(runs['eager'], rel=2e-2)
+
+
 def test_channels_last_must_be_a_bool():
     with pytest.raises(TypeError, match='channels_last'):
         FastPathHook(channels_last=1)

@@ -73,8 +73,10 @@ def test_bfloat16_training_steps_are_finite(family, topdown_batch,
         dtype='float16',
         optimizer=torch.optim.Adam(model.parameters(), lr=1e-3))
     dtypes, head_dtypes = [], []
-    model.backbone.register_forward_hook(
-        lambda module, args, out: dtypes.append(out[-1].dtype))
+    backbone_conv = [m for m in model.backbone.modules()
+                     if isinstance(m, torch.nn.Conv2d)][-1]
+    backbone_conv.register_forward_hook(
+        lambda module, args, out: dtypes.append(out.dtype))
     head_conv = [m for m in model.head.modules()
                  if isinstance(m, torch.nn.Conv2d)][-1]
     head_conv.register_forward_hook(
@@ -88,6 +90,7 @@ def test_bfloat16_training_steps_are_finite(family, topdown_batch,
         assert losses and all(torch.isfinite(torch.tensor(list(
             losses.values())))), losses
     assert dtypes == [torch.bfloat16] * 2  # the backbone ran in bfloat16
+    assert 'forward' not in vars(model.backbone)  # the class's forward again
     # ... and the head in float32 (MMPose's head's loss needs it)
     assert head_dtypes and set(head_dtypes) == {torch.float32}
     for param in model.parameters():
