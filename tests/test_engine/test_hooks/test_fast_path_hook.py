@@ -22,6 +22,9 @@ def losses(work_dir):
 
 
 def log_text(work_dir):
+    # MMEngine's loggers are named globals (experiment name + timestamp to
+    # the second): in-process runs name their experiments, or a run that
+    # starts within the second of the previous one logs into its file
     return sorted(work_dir.glob('2*/2*.log'))[-1].read_text()
 
 
@@ -42,7 +45,8 @@ def test_compiled_training_matches_eager(synthetic_coco, tmp_path,
         run_train_in_process(
             monkeypatch, ROOT / RES18, '--no-validate', '--work-dir',
             work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
-            f'visualizer.name=fast_path_{name}', *train_only, *TINY[RES18],
+            f'visualizer.name=fast_path_{name}',
+            f'experiment_name=fast_path_{name}', *train_only, *TINY[RES18],
             *extra)
         runs[name] = losses(work_dir)
         if name == 'compiled':
@@ -72,7 +76,8 @@ def test_compiled_mixed_precision_training_matches_eager(
             monkeypatch, ROOT / RES18, '--no-validate', '--work-dir',
             work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
             'optim_wrapper.type=AmpOptimWrapper',
-            f'visualizer.name=fast_path_amp_{name}', *train_only,
+            f'visualizer.name=fast_path_amp_{name}',
+            f'experiment_name=fast_path_amp_{name}', *train_only,
             *TINY[RES18], *extra)
         runs[name] = losses(work_dir)
         assert 'bfloat16 autocast' in log_text(work_dir)
