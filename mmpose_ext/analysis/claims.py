@@ -468,6 +468,10 @@ class RowRunner:
 
     def finished(self, arm: Arm, seed: int, digest: str,
                  recorded: Dict[Tuple[str, int], dict]) -> Optional[dict]:
+        """The record of a finished run of this digest, ``None`` if there
+        is none or ``--rerun`` asks for every run again."""
+        if self.args.rerun:
+            return None
         result = self.run_dir(arm, seed) / 'result.json'
         if result.is_file():
             run = json.loads(result.read_text())
@@ -571,7 +575,7 @@ class RowRunner:
             for arm in self.row.arms:
                 options = run_overrides(args, seed)
                 plan.append((arm, seed, config_digest(arm.config, options)))
-        recorded = {} if args.rerun else self.recorded()
+        recorded = self.recorded()
         if args.dry_run:
             for arm, seed, digest in plan:
                 if self.finished(arm, seed, digest, recorded) is not None:
@@ -583,8 +587,7 @@ class RowRunner:
         runs: Dict[str, Dict[int, dict]] = {a.key: {} for a in self.row.arms}
         todo = []
         for arm, seed, digest in plan:
-            run = (None if args.rerun else
-                   self.finished(arm, seed, digest, recorded))
+            run = self.finished(arm, seed, digest, recorded)
             if run is not None:
                 runs[arm.key][seed] = run
             else:

@@ -58,13 +58,15 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
     """bfloat16 autocast around ``model.backbone`` and ``model.neck`` calls.
 
     Each part's ``forward`` is shadowed, for the duration of the context,
-    by an instance attribute that runs the class's ``forward`` inside a
-    ``torch.autocast`` block and returns float32 outputs. The block lies
-    inside the call, so a part compiled with ``nn.Module.compile`` (the
-    fast path's ``compile=True``) traces it as one context; autocast
-    entered in a forward pre-hook and left in a forward hook cannot be
-    traced (dynamo: ``NotImplementedError: AutocastModeVariable``). The
-    shadowing functions are kept in ``wrapped`` (one per part) so that a
+    by an instance attribute that runs the part's ``forward`` inside a
+    ``torch.autocast`` block and returns float32 outputs (an instance
+    ``forward`` set by someone else is wrapped the same way and restored
+    afterwards). The block lies inside the call, so a part compiled with
+    ``nn.Module.compile`` (the fast path's ``compile=True``) traces it as
+    one context; autocast entered in a forward pre-hook and left in a
+    forward hook cannot be traced (dynamo: ``NotImplementedError:
+    AutocastModeVariable``). The shadowing functions are kept in
+    ``wrapped``, by part, with the ``forward`` they wrap, so that a
     compiled part sees the same function at every step and is not
     recompiled. A model without a backbone runs entirely under autocast.
     """
@@ -78,19 +80,21 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
         with torch.autocast('cpu', dtype=dtype):
             yield
         return
-    shadowed = []
+    before = {}  # each part's own instance ``forward``, if it had one
     try:
         for part in parts:
-            if 'forward' in vars(part):  # someone else's instance forward
-                continue
-            if part not in wrapped:
-                wrapped[part] = _autocast_forward(part.forward, dtype)
-            part.forward = wrapped[part]
-            shadowed.append(part)
+            inner = part.forward
+            if part not in wrapped or wrapped[part][0] != inner:
+                wrapped[part] = (inner, _autocast_forward(inner, dtype))
+            before[part] = vars(part).get('forward')
+            part.forward = wrapped[part][1]
         yield
     finally:
-        for part in shadowed:
-            vars(part).pop('forward', None)
+        for part, forward in before.items():
+            if forward is None:
+                del part.forward
+            else:
+                part.forward = forward
 
 
 @OPTIM_WRAPPERS.register_module()

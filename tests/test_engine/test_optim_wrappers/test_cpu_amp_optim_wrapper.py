@@ -46,6 +46,30 @@ def test_smoke():
     smoke()
 
 
+def test_an_instance_forward_is_autocast_and_restored():
+    """A backbone whose ``forward`` someone shadowed runs that forward
+    under autocast (float32 output for the head) and gets it back."""
+    model = torch.nn.Module()
+    model.backbone = torch.nn.Linear(4, 4)
+    seen = []
+
+    def own_forward(x):
+        out = torch.nn.Linear.forward(model.backbone, x)
+        seen.append(out.dtype)
+        return out
+
+    model.backbone.forward = own_forward
+    wrapper = CpuAmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    for _ in range(2):
+        with wrapper.optim_context(model):
+            out = model.backbone(torch.randn(3, 4))
+        assert out.dtype == torch.float32
+        assert model.backbone.forward is own_forward
+    assert seen == [torch.bfloat16] * 2
+    assert len(wrapper._autocast_forwards) == 1  # made once, reused
+
+
 def test_options_and_state():
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
