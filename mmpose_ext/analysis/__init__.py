@@ -6,6 +6,8 @@ shim over one of them:
   (``tools/analysis/model_complexity.py``);
 * :mod:`.benchmark`: training and inference throughput and peak memory
   (``tools/benchmark.py``);
+* :mod:`.step_profile`: where the time of a training or inference step
+  goes, by kind of operator (``tools/analysis/profile_step.py``);
 * :mod:`.onnx_export`: ONNX export, checked against PyTorch
   (``tools/export_onnx.py``);
 * :mod:`.codec_benchmark`: ``MultiLevelHeatmap`` against MMPose's

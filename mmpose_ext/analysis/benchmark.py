@@ -6,7 +6,8 @@
 [--json PATH]`` builds the config's model (random weights, nothing
 downloaded) with the config's fast path (channels-last weights and a
 compiled network, :mod:`mmpose_ext.engine.fast_path`, as ``FastPathHook``
-applies them in a runner) and times, on one synthetic batch,
+applies them in a runner; a fused optimizer step when the config's
+optimizer has ``fused=True``) and times, on one synthetic batch,
 
 * training: ``model.train_step`` with the config's optimizer, i.e. the
   data preprocessor, ``model.loss`` (backbone, neck, head, the config's
@@ -285,6 +286,9 @@ class Bench:
         parts = (['channels-last'] if self.channels_last else []) + (
             [f'compiled {self.compile or ""}'.strip()]
             if self.compile is not None else [])
+        optimizer = self.optim_wrapper.optimizer
+        if any(g.get('fused') for g in optimizer.param_groups):
+            parts.append(f'fused {type(optimizer).__name__} step')
         return ', '.join(parts) or 'off'
 
     def step_flops(self, mode: str, batch_size: int) -> int:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmpose.apis.inference import dataset_meta_from_config
 
@@ -111,6 +112,23 @@ model = dict(backbone=dict(
     res = report['results']['config']
     assert 'train' not in res and res['test']['images_per_s'] > 0
     assert res['input_size'] == [128, 96] and 'ratio' not in report
+
+
+def test_fast_path_label_names_every_switch(tmp_path):
+    """The fused optimizer step (PyTorch's ``fused=True``) is part of the
+    printed fast path, and really selects the fused kernel."""
+    config = tmp_path / 'res18.py'
+    config.write_text(TINY_RES18)
+    cpu = torch.device('cpu')
+    plain = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0)
+    fast = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0, {
+        'optim_wrapper.optimizer.fused': True,
+        'default_hooks.fast_path.channels_last': True})
+    assert plain.fast_path_label() == 'channels-last'  # the configs' own
+    assert fast.fast_path_label() == 'channels-last, fused Adam step'
+    with torch.profiler.profile() as prof:
+        fast.train_step()
+    assert 'aten::_fused_adam_' in {e.key for e in prof.key_averages()}
 
 
 def test_synthetic_batch_keypoints_inside_the_input():

@@ -4,6 +4,7 @@ where the package expects it."""
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -21,6 +22,8 @@ from mmpose_ext.engine.fast_path import (
     undo_mmengine_train_step_compile,
 )
 from mmpose_ext.testing import config_topdown_batch
+
+from ..test_apis.tool_runs import TINY_RES18_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 # every model family of the package, synthetic (128x96) settings
@@ -136,6 +139,36 @@ def test_compile_network_is_in_place_and_once():
     assert compile_network(model) == parts
     assert compile_network(model) == []  # already compiled
     assert list(model.state_dict()) == keys  # names unchanged
+
+
+def test_compiled_inference_matches_eager(one_thread):
+    """``test_step`` (flip test, heatmap decoding) with the backbone and
+    head compiled gives the eager heatmaps and keypoints (the compiled
+    validation of a run: its tools/train.py test is in
+    tests/test_engine/test_hooks/test_fast_path_hook.py)."""
+    cfg = Config.fromfile(str(ROOT / FAMILIES['simple_baseline']))
+    cfg.model.merge(dict(TINY_RES18_MODEL,
+                         test_cfg=dict(flip_test=True, output_heatmaps=True)))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.init_weights()
+    meta = dataset_meta_from_config(cfg, 'val')
+    model.dataset_meta = meta
+    batch = config_topdown_batch(cfg, (96, 128), 2, meta, seed=2)
+    with torch.no_grad():
+        eager = model.test_step(copy.deepcopy(batch))
+        apply_fast_path(model, channels_last=True, compile_cfg={})
+        compiled = model.test_step(copy.deepcopy(batch))
+    for a, b in zip(eager, compiled):
+        heatmaps = a.pred_fields.heatmaps
+        torch.testing.assert_close(b.pred_fields.heatmaps, heatmaps,
+                                   rtol=1e-4,
+                                   atol=1e-4 * heatmaps.abs().max().item())
+        # decoded from those heatmaps: equal but where a near-tie of two
+        # heatmap pixels flips the argmax
+        close = np.abs(b.pred_instances.keypoints -
+                       a.pred_instances.keypoints).max(-1) < 0.01
+        assert close.mean() >= 0.9
 
 
 class RecordTrainStep(Hook):

@@ -15,10 +15,18 @@ from ...test_apis.tool_runs import (
 )
 
 
-def losses(work_dir):
+def scalar_rows(work_dir):
     scalars = sorted(work_dir.glob('2*/vis_data/scalars.json'))[-1]
-    rows = [json.loads(line) for line in scalars.read_text().splitlines()]
-    return [r['loss'] for r in rows if 'loss' in r]
+    return [json.loads(line) for line in scalars.read_text().splitlines()]
+
+
+def losses(work_dir):
+    return [r['loss'] for r in scalar_rows(work_dir) if 'loss' in r]
+
+
+def val_metrics(work_dir):
+    return [{k: v for k, v in r.items() if k.startswith('coco/')}
+            for r in scalar_rows(work_dir) if 'coco/AP' in r]
 
 
 def log_text(work_dir):
@@ -31,24 +39,31 @@ def log_text(work_dir):
 def test_compiled_training_matches_eager(synthetic_coco, tmp_path,
                                          monkeypatch):
     """``--cfg-options compile=True``: the network is compiled (not
-    MMEngine's train_step), trains every iteration, and the losses of an
-    epoch equal the eager ones to float tolerance; so do those with the
-    configs' default channels-last weights."""
+    MMEngine's train_step), trains every iteration and validates through
+    the compiled network, and the losses of an epoch equal the eager ones
+    to float tolerance; so do the losses with the configs' default
+    channels-last weights. (The validation's CocoMetric is compared too,
+    but this tiny model scores 0 AP after one epoch either way: that the
+    compiled predictions equal the eager ones is
+    ``test_compiled_inference_matches_eager`` in
+    tests/test_engine/test_fast_path.py.)"""
     train_only = [o for o in data_options(synthetic_coco)
                   if not o.startswith(('val_', 'test_'))]
-    runs = {}
+    validate = [*data_options(synthetic_coco), 'train_cfg.val_interval=1']
+    runs, metrics = {}, {}
     first = 'default_hooks.fast_path.channels_last=False'
-    for name, extra in (('eager', [first]),
-                        ('compiled', [first, 'compile=True']),
-                        ('channels_last', [])):
+    for name, flags, extra in (
+            ('eager', [], [first, *validate]),
+            ('compiled', [], [first, 'compile=True', *validate]),
+            ('channels_last', ['--no-validate'], train_only)):
         work_dir = tmp_path / name
         run_train_in_process(
-            monkeypatch, ROOT / RES18, '--no-validate', '--work-dir',
-            work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
+            monkeypatch, ROOT / RES18, *flags, '--work-dir', work_dir,
+            '--cfg-options', 'train_cfg.max_epochs=1',
             f'visualizer.name=fast_path_{name}',
-            f'experiment_name=fast_path_{name}', *train_only, *TINY[RES18],
-            *extra)
+            f'experiment_name=fast_path_{name}', *TINY[RES18], *extra)
         runs[name] = losses(work_dir)
+        metrics[name] = val_metrics(work_dir)
         if name == 'compiled':
             assert 'FastPathHook: compiled ResNet, HeatmapHead with ' \
                 'torch.compile({})' in log_text(work_dir)
@@ -58,6 +73,10 @@ def test_compiled_training_matches_eager(synthetic_coco, tmp_path,
     assert len(runs['eager']) == 4
     for name in ('compiled', 'channels_last'):
         assert runs[name] == pytest.approx(runs['eager'], rel=1e-3), name
+    assert len(metrics['eager']) == len(metrics['compiled']) == 1
+    assert len(metrics['eager'][0]) >= 5  # AP, AP .5, AP .75, AR, ...
+    assert metrics['compiled'][0] == pytest.approx(metrics['eager'][0],
+                                                   abs=1e-3)
 
 
 def test_compiled_mixed_precision_training_matches_eager(
