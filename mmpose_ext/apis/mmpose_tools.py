@@ -173,8 +173,16 @@ class PreflightRunner(Runner):
             super().resume(filename, *args, **kwargs)
 
 
+def _process_group_initialized() -> bool:
+    return torch_dist.is_available() and torch_dist.is_initialized()
+
+
 def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
     """Run MMPose's tool ``name`` with the package's preflight.
+
+    A process group the run initialized (``--launcher pytorch``) is
+    destroyed when the tool returns or fails; one that existed before is
+    left alone.
 
     Args:
         name (str): ``'train'`` or ``'test'``.
@@ -188,6 +196,7 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
     partial = PARTIAL_FLAG in argv
     argv = [a for a in argv if a not in (TRUST_FLAG, PARTIAL_FLAG)]
     tool = load_mmpose_tool(name)
+    had_process_group = _process_group_initialized()
     splits = ('train', 'val') if name == 'train' else ('test', )
     tool.Runner = type('PreflightRunner', (PreflightRunner, ),
                        dict(data_splits=splits, allow_partial=partial))
@@ -198,3 +207,9 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
         except CheckpointMismatchError as err:
             print(f'error: {err}', file=sys.stderr, flush=True)
             raise SystemExit(1) from None
+        finally:
+            # as torch.distributed asks of every program; an in-process
+            # caller (a test, a notebook) is left without a global process
+            # group that MMEngine would take for a distributed run
+            if not had_process_group and _process_group_initialized():
+                torch_dist.destroy_process_group()

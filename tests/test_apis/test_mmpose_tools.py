@@ -64,6 +64,33 @@ def test_dist_train_two_processes(synthetic_coco, tmp_path):
     model.load_state_dict(checkpoint['state_dict'], strict=True)
 
 
+def test_launcher_run_destroys_its_process_group(synthetic_coco, tmp_path,
+                                                monkeypatch, one_thread):
+    """``--launcher pytorch`` (one process here, as torchrun sets it up):
+    the gloo process group the run initializes is destroyed when the tool
+    returns, so an in-process caller is not left in a distributed state
+    (MMEngine's ``get_world_size`` etc. read the global group)."""
+    train_only = [o for o in data_options(synthetic_coco)
+                  if not o.startswith(('val_', 'test_'))]
+    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                           MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(free_port())).items():
+        monkeypatch.setenv(key, value)
+    try:
+        run_train_in_process(monkeypatch, RES18, '--launcher', 'pytorch',
+                             '--no-validate', '--work-dir', tmp_path,
+                             '--cfg-options', 'train_cfg.max_epochs=1',
+                             'visualizer.name=launcher_run',
+                             'experiment_name=launcher_run', *train_only,
+                             *TINY[RES18])
+        assert 'Distributed training: True' in newest_log(tmp_path)
+        assert (tmp_path / 'epoch_1.pth').is_file()
+        assert not torch.distributed.is_initialized()
+    finally:  # the other tests run without a process group
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
 @pytest.mark.parametrize('config', [RES18, HRNET, MCA],
                          ids=['resnet', 'hrnet', 'mca-hourglass'])
 def test_amp_training_on_cpu(config, synthetic_coco, tmp_path, monkeypatch,
