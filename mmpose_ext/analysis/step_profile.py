@@ -2,8 +2,8 @@
 
 ``python tools/analysis/profile_step.py CONFIG [--mode train|test]
 [--steps N] [--warmup N] [--batch-size N] [--threads N] [--top N]
-[--cfg-options ...]`` builds the config's model, optimizer, synthetic batch
-and fast path exactly as ``tools/benchmark.py`` does
+[--kernels] [--cfg-options ...]`` builds the config's model, optimizer,
+synthetic batch and fast path exactly as ``tools/benchmark.py`` does
 (:class:`~mmpose_ext.analysis.benchmark.Bench`), runs the warm-up steps
 (the compilation, with ``compile=True``), then ``torch.profiler`` over
 ``--steps`` steps, and prints
@@ -15,6 +15,11 @@ and fast path exactly as ``tools/benchmark.py`` does
   of the optimizer step (``Optimizer.step`` in the profile, all its
   operators);
 * the ``--top`` operators by self CPU time (``torch.profiler``'s table).
+
+With ``--kernels`` each of inductor's generated CPU kernels is a
+profiler event of its own (``graph_0_cpp_fused_...``, the operators it
+fuses in its name) instead of being summed into its graph's
+``## Call CompiledFxGraph`` entry: where a compiled step's time goes.
 
 Self CPU times count each operator's own time, without that of the
 operators it calls, so the kinds add up to the profiled total. Profiling
@@ -28,10 +33,11 @@ Example::
         configs/cpn/cpn_res50_8xb64-210e_coco-256x192.py --mode train
 """
 import argparse
+import contextlib
 import re
 import time
 from collections import OrderedDict
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import ContextManager, Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import DictAction
@@ -40,8 +46,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from .benchmark import Bench
 
-__all__ = ['KINDS', 'main', 'op_kind', 'kind_shares', 'parse_args',
-           'profile_steps']
+__all__ = ['KINDS', 'kernel_profile', 'main', 'op_kind', 'kind_shares',
+           'parse_args', 'profile_steps']
 
 #: The kinds :func:`op_kind` sorts operators into, in report order.
 KINDS = ('convolution forward', 'convolution backward', 'batch norm',
@@ -116,6 +122,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="torch CPU threads (default: torch's default)")
     parser.add_argument('--top', type=int, default=20, metavar='N',
                         help='operators listed (default: %(default)s)')
+    parser.add_argument('--kernels', action='store_true',
+                        help="name each compiled CPU kernel in the profile "
+                        "(inductor's cpp.enable_kernel_profile; "
+                        'compile=True)')
     parser.add_argument('--seed', type=int, default=0, metavar='N',
                         help='seed of the batch and weights (default: '
                         '%(default)s)')
@@ -130,6 +140,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
     return args
+
+
+def kernel_profile(enabled: bool) -> ContextManager:
+    """A context in which inductor's generated CPU kernels record a
+    profiler event each (``enabled``), or that changes nothing.
+
+    The switch is private inductor state,
+    ``torch._inductor.config.cpp.enable_kernel_profile`` (torch 2.14;
+    ``tests/test_analysis/test_step_profile.py`` checks it exists). It is
+    part of inductor's cache key, so kernels compiled with it are not
+    reused without it.
+    """
+    if not enabled:
+        return contextlib.nullcontext()
+    import torch._inductor.config as inductor_config
+    return inductor_config.patch({'cpp.enable_kernel_profile': True})
 
 
 def profile_steps(bench: Bench, mode: str, steps: int,
@@ -165,9 +191,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     if args.threads:
         torch.set_num_threads(args.threads)
     MMLogger.get_instance(f'profile-{time.time_ns()}', log_level='WARNING')
-    bench = Bench('config', args.config, torch.device('cpu'),
-                  args.batch_size, None, args.seed, args.cfg_options)
-    prof, wall = profile_steps(bench, args.mode, args.steps, args.warmup)
+    with kernel_profile(args.kernels):
+        bench = Bench('config', args.config, torch.device('cpu'),
+                      args.batch_size, None, args.seed, args.cfg_options)
+        prof, wall = profile_steps(bench, args.mode, args.steps,
+                                   args.warmup)
     events = prof.key_averages()
     self_times = [(e.key, e.self_cpu_time_total / 1e6) for e in events]
     profiled = sum(t for _, t in self_times)
@@ -190,5 +218,6 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
         print(f'  (optimizer step, all its operators: {100 * share:.1f} %, '
               f'{share * per_step:.1f} ms)')
     print()
-    print(events.table(sort_by='self_cpu_time_total', row_limit=args.top))
+    print(events.table(sort_by='self_cpu_time_total', row_limit=args.top,
+                       max_name_column_width=100))
     return report

@@ -1,3 +1,3 @@
-from . import backbones, heads, layers, losses, necks  # noqa: F401  (register modules)
+from . import backbones, heads, layers, losses, necks, utils  # noqa: F401
 
-__all__ = ['backbones', 'heads', 'layers', 'losses', 'necks']
+__all__ = ['backbones', 'heads', 'layers', 'losses', 'necks', 'utils']

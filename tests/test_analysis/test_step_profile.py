@@ -77,3 +77,26 @@ def test_report(tmp_path, capsys, one_thread):
 def test_rejects_bad_counts():
     with pytest.raises(SystemExit):
         step_profile.parse_args(['c.py', '--steps', '0'])
+
+
+def test_kernel_profile_names_compiled_kernels():
+    """With the switch each inductor kernel is an event of its own (and is
+    sorted as a compiled kernel); without it none is."""
+    import torch._inductor.config as inductor_config
+    assert hasattr(inductor_config.cpp, 'enable_kernel_profile')
+
+    def names(enabled):
+        torch._dynamo.reset()
+        with step_profile.kernel_profile(enabled):
+            fn = torch.compile(lambda x: torch.relu(x * 2 + 1).sum())
+            x = torch.randn(64, 64)
+            fn(x)
+            with torch.profiler.profile() as prof:
+                fn(x)
+        return [e.key for e in prof.key_averages()]
+
+    kernels = [n for n in names(True) if 'cpp_fused' in n]
+    assert kernels
+    assert {step_profile.op_kind(n) for n in kernels} == {'compiled kernels'}
+    assert not [n for n in names(False) if 'cpp_fused' in n]
+    assert not inductor_config.cpp.enable_kernel_profile  # restored

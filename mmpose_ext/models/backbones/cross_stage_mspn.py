@@ -16,7 +16,6 @@ import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -28,6 +27,7 @@ from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ..layers import CrossStageAggregation
+from ..utils import bilinear_resize
 
 __all__ = [
     'CrossStageMSPN', 'convert_mmpose_mspn_state_dict', 'mspn_key_rules'
@@ -71,9 +71,8 @@ class UpsampleUnit(BaseModule):
         out = self.in_skip(skip)
         if self.up_conv is not None:
             # conv + BN at the coarse size, then upsampling (class doc)
-            out += F.interpolate(
-                self.up_conv(prev), size=skip.shape[-2:], mode='bilinear',
-                align_corners=True)
+            out += bilinear_resize(
+                self.up_conv(prev), skip.shape[-2:], align_corners=True)
         return self.relu(out)
 
 

@@ -8,11 +8,12 @@ and ``train/models/hg-attention.lua``).
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor, nn
+
+from ..utils import bilinear_resize
 
 __all__ = ['MultiContextAttention']
 
@@ -260,8 +261,8 @@ class MultiContextAttention(BaseModule):
         size = main.shape[-2:]
         levels = [att(x) for att, x in zip(self.holistic, feats)]
         holistic = torch.stack([
-            q if q.shape[-2:] == size else F.interpolate(
-                q, size=size, mode='bilinear', align_corners=False)
+            q if q.shape[-2:] == size else bilinear_resize(
+                q, size, align_corners=False)
             for q in levels
         ]).sum(0)
         if self.combine == 'mean':
