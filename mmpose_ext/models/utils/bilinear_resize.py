@@ -8,7 +8,9 @@ several times slower than ATen's ``upsample_bilinear2d_backward``
 eager mode; while being compiled it calls the custom operator
 ``mmpose_ext::upsample_bilinear2d``, which the compiler treats as opaque:
 the forward and the backward run ATen's own kernels, the same computation
-as in eager mode.
+as in eager mode. Only where a gradient is needed: without one (inference,
+``torch.no_grad``) the compiler's decomposed forward is kept, since it
+fuses with the operations around it.
 """
 from typing import List, Sequence
 
@@ -78,9 +80,10 @@ def bilinear_resize(x: Tensor, size: Sequence[int],
     """``F.interpolate(x, size, mode='bilinear', align_corners=...)`` that
     stays ATen's kernel pair under ``torch.compile`` (module doc).
 
-    In eager mode, and under autocast (whose casting rules the custom
-    operator does not repeat), this is ``F.interpolate`` itself. The
-    compiled path supports one backward pass (no double backward).
+    In eager mode, for inputs that need no gradient, and under autocast
+    (whose casting rules the custom operator does not repeat), this is
+    ``F.interpolate`` itself. The compiled path with gradients supports
+    one backward pass (no double backward).
 
     Args:
         x (Tensor): Features ``[B, C, H, W]``.
@@ -99,7 +102,7 @@ def bilinear_resize(x: Tensor, size: Sequence[int],
     size = [int(s) for s in size]
     if len(size) != 2:
         raise ValueError(f'size must be (h, w), got {size}')
-    if (not torch.compiler.is_compiling()
+    if (not torch.compiler.is_compiling() or not x.requires_grad
             or torch.is_autocast_enabled(x.device.type)):
         return F.interpolate(
             x, size=size, mode='bilinear', align_corners=align_corners)

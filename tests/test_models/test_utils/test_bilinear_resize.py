@@ -50,7 +50,8 @@ def test_compiled_matches_eager_values_and_gradients(channels_last,
 
 
 def test_compiled_output_layout_follows_input():
-    x = torch.randn(1, 3, 4, 4).to(memory_format=torch.channels_last)
+    x = torch.randn(1, 3, 4, 4).to(
+        memory_format=torch.channels_last).requires_grad_()
     y = torch.compile(lambda t: bilinear_resize(t, (8, 8), False) + 0)(x)
     assert y.shape == (1, 3, 8, 8)
     assert y.is_contiguous(memory_format=torch.channels_last)
@@ -79,7 +80,7 @@ def test_eager_is_interpolate():
 
 
 def test_compiled_under_autocast_keeps_eager_dtype():
-    x = torch.randn(1, 2, 4, 4, dtype=torch.bfloat16)
+    x = torch.randn(1, 2, 4, 4, dtype=torch.bfloat16, requires_grad=True)
     fn = torch.compile(lambda t: bilinear_resize(t, (8, 8), False))
     with torch.autocast('cpu', dtype=torch.bfloat16):
         expected = _eager_reference(x, (8, 8), False)
@@ -95,3 +96,20 @@ def test_compiled_under_autocast_keeps_eager_dtype():
 def test_bad_input(shape, size, match):
     with pytest.raises(ValueError, match=match):
         bilinear_resize(torch.zeros(shape), size, False)
+
+
+def test_compiled_without_gradient_keeps_the_fusable_decomposition():
+    """In inference the compiler's own decomposition is kept (it fuses
+    with its neighbours): neither the custom operator nor ATen's kernel
+    runs."""
+    x = torch.randn(2, 4, 6, 5)
+    fn = torch.compile(lambda t: bilinear_resize(t * 2, (12, 10), True) + 1)
+    with torch.no_grad():
+        fn(x)
+        with profile() as prof:
+            out = fn(x)
+    names = {e.name for e in prof.events()}
+    assert not {'mmpose_ext::upsample_bilinear2d',
+                'aten::upsample_bilinear2d'} & names
+    torch.testing.assert_close(out, _eager_reference(x * 2, (12, 10), True)
+                               + 1)
