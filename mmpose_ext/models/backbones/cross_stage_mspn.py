@@ -27,7 +27,7 @@ from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ..layers import CrossStageAggregation
-from ..utils import bilinear_resize
+from ..utils import interpolate
 
 __all__ = [
     'CrossStageMSPN', 'convert_mmpose_mspn_state_dict', 'mspn_key_rules'
@@ -71,8 +71,9 @@ class UpsampleUnit(BaseModule):
         out = self.in_skip(skip)
         if self.up_conv is not None:
             # conv + BN at the coarse size, then upsampling (class doc)
-            out += bilinear_resize(
-                self.up_conv(prev), skip.shape[-2:], align_corners=True)
+            out += interpolate(
+                self.up_conv(prev), skip.shape[-2:], mode='bilinear',
+                align_corners=True)
         return self.relu(out)
 
 

@@ -10,13 +10,14 @@ attention module between stacks. Layout of the released implementation:
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
+
+from ..utils import interpolate
 
 __all__ = ['HRUHourglassNet']
 
@@ -100,8 +101,7 @@ class HRUHourglassModule(BaseModule):
         else:
             inner = []
             low = self.inner(low)
-        low = F.interpolate(
-            self.up_branch(low), size=skip.shape[-2:], mode='nearest')
+        low = interpolate(self.up_branch(low), skip.shape[-2:])
         return [skip + low, *inner]
 
 

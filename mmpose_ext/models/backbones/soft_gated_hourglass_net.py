@@ -11,7 +11,6 @@ the stem, stacking and intermediate supervision of Newell et al.
 from typing import List, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
@@ -19,6 +18,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ..layers.pre_act_bottleneck import PRE_ACT_ORDER
+from ..utils import interpolate
 from .hru_hourglass_net import HRUHourglassNet, _build_block
 
 __all__ = ['SoftGatedHourglassNet']
@@ -90,7 +90,7 @@ class SoftGatedHourglassModule(BaseModule):
         else:
             inner = []
             low = self.inner(low)
-        up = F.interpolate(low, size=skip.shape[-2:], mode='nearest')
+        up = interpolate(low, skip.shape[-2:])
         out = self.out_block(self.fuse(torch.cat((skip, up), dim=1)))
         return [out, *inner]
 

@@ -25,7 +25,7 @@ from mmpose.utils.typing import (
 from torch import Tensor, nn
 
 from ..losses.target_levels import resolve_target_level
-from ..utils import bilinear_resize
+from ..utils import interpolate
 from .heatmap_head_utils import level_targets, predict_final_heatmaps
 
 __all__ = ['CPNHead']
@@ -314,7 +314,8 @@ class CPNHead(BaseHead):
     def _resize(self, x: Tensor, size: Sequence[int]) -> Tensor:
         if tuple(x.shape[-2:]) == tuple(size):
             return x
-        return bilinear_resize(x, size, align_corners=self.align_corners)
+        return interpolate(x, size, mode='bilinear',
+                           align_corners=self.align_corners)
 
     def _pyramid(self, feats: Sequence[Tensor]) -> List[Tensor]:
         """GlobalNet's merged levels ``[B, feat_channels, h_i, w_i]``,

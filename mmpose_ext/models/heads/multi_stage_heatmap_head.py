@@ -21,7 +21,7 @@ from mmpose.utils.typing import (
 )
 from torch import Tensor, nn
 
-from ..utils import bilinear_resize
+from ..utils import interpolate
 from .heatmap_head_utils import level_targets, predict_final_heatmaps
 
 __all__ = ['MultiStageHeatmapHead']
@@ -237,8 +237,8 @@ class MultiStageHeatmapHead(BaseHead):
                                          self.out_channels)
         size = targets.shape[-2:]
         preds = [[
-            p if p.shape[-2:] == size else bilinear_resize(
-                p, size, align_corners=False)
+            p if p.shape[-2:] == size else interpolate(
+                p, size, mode='bilinear', align_corners=False)
             for p in units
         ] for units in self.forward(feats)]
         losses = dict(self.loss_module(preds, targets, weights))

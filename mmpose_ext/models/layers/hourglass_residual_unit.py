@@ -6,12 +6,12 @@ Chu et al., "Multi-Context Attention for Human Pose Estimation", CVPR 2017
 """
 from typing import Optional
 
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ..utils import interpolate
 from .pre_act_bottleneck import PRE_ACT_ORDER, PreActBottleneck
 
 __all__ = ['HourglassResidualUnit']
@@ -90,8 +90,7 @@ class HourglassResidualUnit(PreActBottleneck):
         Returns:
             Tensor: ``[B, N, H, W]``.
         """
-        return F.interpolate(
-            self.pool_branch(x), size=x.shape[-2:], mode='nearest')
+        return interpolate(self.pool_branch(x), x.shape[-2:])
 
     def forward(self, x: Tensor) -> Tensor:
         """Sum of the bottleneck, skip and pooled branches.

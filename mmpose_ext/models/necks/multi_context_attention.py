@@ -13,7 +13,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor, nn
 
-from ..utils import bilinear_resize
+from ..utils import interpolate
 
 __all__ = ['MultiContextAttention']
 
@@ -261,8 +261,8 @@ class MultiContextAttention(BaseModule):
         size = main.shape[-2:]
         levels = [att(x) for att, x in zip(self.holistic, feats)]
         holistic = torch.stack([
-            q if q.shape[-2:] == size else bilinear_resize(
-                q, size, align_corners=False)
+            q if q.shape[-2:] == size else interpolate(
+                q, size, mode='bilinear', align_corners=False)
             for q in levels
         ]).sum(0)
         if self.combine == 'mean':

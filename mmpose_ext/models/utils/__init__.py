@@ -1,3 +1,3 @@
-from .bilinear_resize import bilinear_resize
+from .interpolate import interpolate
 
-__all__ = ['bilinear_resize']
+__all__ = ['interpolate']

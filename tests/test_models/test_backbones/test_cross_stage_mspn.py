@@ -400,7 +400,7 @@ def smoke():
 
 def test_compiled_training_matches_eager_with_aten_upsampling():
     """Compiled, the up-sampling units keep ATen's bilinear backward
-    (``bilinear_resize``) and forward and gradients equal eager ones."""
+    (``interpolate``) and forward and gradients equal eager ones."""
     torch.manual_seed(0)
     eager = CrossStageMSPN(depth=18, num_stages=2, stage_blocks=(1, 1, 1, 1),
                            unit_channels=16, stem_channels=8,

@@ -1,0 +1,135 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.profiler import profile
+
+from mmpose_ext.models.utils import interpolate
+
+# (mode, align_corners) and ATen's backward kernel of each
+SETTINGS = [('bilinear', False), ('bilinear', True), ('nearest', None)]
+ATEN_BACKWARD = {'bilinear': 'aten::upsample_bilinear2d_backward',
+                 'nearest': 'aten::upsample_nearest2d_backward'}
+
+
+@pytest.fixture(autouse=True)
+def fresh_dynamo():
+    """Every test compiles the same inner function of ``_graph`` anew:
+    without a reset dynamo's recompile limit would make later tests run it
+    eagerly."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def _graph(resize):
+    """A small graph around the resize, so the gradient flows through it
+    into the input."""
+    def fn(x, w):
+        return (resize(x * 2 + 1) * w).sum()
+    return fn
+
+
+def _reference(x, size, mode, align_corners):
+    return F.interpolate(x, size=size, mode=mode, align_corners=align_corners)
+
+
+def _ops_run(fn, *args):
+    with profile() as prof:
+        fn(*args).backward()
+    return {e.name for e in prof.events()}
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('mode, align_corners', SETTINGS)
+def test_compiled_matches_eager_values_and_gradients(channels_last, mode,
+                                                     align_corners):
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(2, 5, 6, 4).to(memory_format=fmt)
+    size = (11, 9)
+    w = torch.randn(2, 5, *size)
+
+    x_ref = x.clone().requires_grad_()
+    ref = _graph(lambda t: _reference(t, size, mode, align_corners))(x_ref, w)
+    ref.backward()
+
+    x_new = x.clone().requires_grad_()
+    compiled = torch.compile(_graph(
+        lambda t: interpolate(t, size, mode, align_corners)), fullgraph=True)
+    out = compiled(x_new, w)
+    out.backward()
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x_new.grad, x_ref.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('mode, align_corners', SETTINGS[1:])
+def test_compiled_output_layout_follows_input(mode, align_corners):
+    x = torch.randn(1, 3, 4, 4).to(
+        memory_format=torch.channels_last).requires_grad_()
+    y = torch.compile(
+        lambda t: interpolate(t, (8, 8), mode, align_corners) + 0)(x)
+    assert y.shape == (1, 3, 8, 8)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize('mode, align_corners', SETTINGS[1:])
+def test_compiled_backward_runs_aten_kernel(mode, align_corners):
+    """The point of the custom operators: with them the compiled backward
+    calls ATen's upsample backward kernel; plain F.interpolate is
+    decomposed by the compiler and does not."""
+    x = torch.randn(2, 4, 6, 5, requires_grad=True)
+    w = torch.randn(2, 4, 12, 10)
+    ours = torch.compile(_graph(
+        lambda t: interpolate(t, (12, 10), mode, align_corners)))
+    plain = torch.compile(_graph(
+        lambda t: _reference(t, (12, 10), mode, align_corners)))
+    ours(x, w).backward()  # compile outside the profiled run
+    plain(x, w).backward()
+    assert ATEN_BACKWARD[mode] in _ops_run(ours, x, w)
+    assert ATEN_BACKWARD[mode] not in _ops_run(plain, x, w)
+
+
+def test_compiled_without_gradient_keeps_the_fusable_decomposition():
+    """In inference the compiler's own decomposition is kept (it fuses
+    with its neighbours): neither the custom operator nor ATen's kernel
+    runs."""
+    x = torch.randn(2, 4, 6, 5)
+    fn = torch.compile(
+        lambda t: interpolate(t * 2, (12, 10), 'bilinear', True) + 1)
+    with torch.no_grad():
+        fn(x)
+        with profile() as prof:
+            out = fn(x)
+    names = {e.name for e in prof.events()}
+    assert not {'mmpose_ext::upsample_bilinear2d',
+                'aten::upsample_bilinear2d'} & names
+    torch.testing.assert_close(
+        out, _reference(x * 2, (12, 10), 'bilinear', True) + 1)
+
+
+@pytest.mark.parametrize('mode, align_corners', SETTINGS)
+def test_eager_is_interpolate(mode, align_corners):
+    x = torch.randn(1, 2, 3, 3)
+    assert torch.equal(interpolate(x, (5, 7), mode, align_corners),
+                       _reference(x, (5, 7), mode, align_corners))
+
+
+def test_compiled_under_autocast_keeps_eager_dtype():
+    x = torch.randn(1, 2, 4, 4, dtype=torch.bfloat16, requires_grad=True)
+    fn = torch.compile(lambda t: interpolate(t, (8, 8), 'bilinear', False))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        expected = _reference(x, (8, 8), 'bilinear', False)
+        got = fn(x)
+    assert got.dtype == expected.dtype
+    torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize('shape, size, mode, align_corners, match', [
+    ((2, 3, 4), (8, 8), 'nearest', None, r'\[B, C, H, W\]'),
+    ((1, 2, 3, 3), (8, 8, 8), 'nearest', None, r'size must be \(h, w\)'),
+    ((1, 2, 3, 3), (8, 8), 'bicubic', None, 'mode must be one of'),
+    ((1, 2, 3, 3), (8, 8), 'nearest', True, 'align_corners only applies'),
+])
+def test_bad_input(shape, size, mode, align_corners, match):
+    with pytest.raises(ValueError, match=match):
+        interpolate(torch.zeros(shape), size, mode, align_corners)
