@@ -6,8 +6,7 @@ gradient becomes a scatter-add (``_unsafe_index_put``) that inductor's CPU
 code runs slower than ATen's ``upsample_*2d_backward`` kernels
 (``docs/fast_path.md``). :func:`interpolate` is ``F.interpolate`` in eager
 mode; while being compiled with a gradient needed it calls the custom
-operator ``mmpose_ext::upsample_bilinear2d`` or
-``mmpose_ext::upsample_nearest2d``, which the compiler treats as opaque:
+operator ``mmpose_ext::upsample2d``, which the compiler treats as opaque:
 the forward and the backward run ATen's own kernels, the same computation
 as in eager mode. Without a gradient (inference, ``torch.no_grad``) the
 compiler's decomposed forward is kept, since it fuses with the operations
@@ -34,82 +33,53 @@ def _layout(x: Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def _empty(like: Tensor, shape: Sequence[int],
-           layout_of: Tensor) -> Tensor:
-    return torch.empty(tuple(shape), dtype=like.dtype, device=like.device,
-                       memory_format=_layout(layout_of))
+def _empty(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return torch.empty(tuple(shape), dtype=x.dtype, device=x.device,
+                       memory_format=_layout(x))
 
 
-# bilinear --------------------------------------------------------------
-@torch.library.custom_op('mmpose_ext::upsample_bilinear2d', mutates_args=())
-def _bilinear(x: Tensor, size: List[int], align_corners: bool) -> Tensor:
-    out = F.interpolate(
-        x, size=size, mode='bilinear', align_corners=align_corners)
+@torch.library.custom_op('mmpose_ext::upsample2d', mutates_args=())
+def _upsample(x: Tensor, size: List[int], mode: str,
+              align_corners: Optional[bool]) -> Tensor:
+    out = F.interpolate(x, size=size, mode=mode, align_corners=align_corners)
     return out.contiguous(memory_format=_layout(x))
 
 
-@_bilinear.register_fake
-def _(x: Tensor, size: List[int], align_corners: bool) -> Tensor:
-    return _empty(x, (*x.shape[:2], *size), x)
+@_upsample.register_fake
+def _(x: Tensor, size: List[int], mode: str,
+      align_corners: Optional[bool]) -> Tensor:
+    return _empty(x, (*x.shape[:2], *size))
 
 
-@torch.library.custom_op(
-    'mmpose_ext::upsample_bilinear2d_backward', mutates_args=())
-def _bilinear_backward(grad: Tensor, input_size: List[int],
-                       align_corners: bool) -> Tensor:
-    out = torch.ops.aten.upsample_bilinear2d_backward(
-        grad, list(grad.shape[-2:]), input_size, align_corners)
+@torch.library.custom_op('mmpose_ext::upsample2d_backward', mutates_args=())
+def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
+                       align_corners: Optional[bool]) -> Tensor:
+    """ATen's gradient kernel of the mode."""
+    output_size = list(grad.shape[-2:])
+    if mode == 'bilinear':
+        out = torch.ops.aten.upsample_bilinear2d_backward(
+            grad, output_size, input_size, bool(align_corners))
+    else:
+        out = torch.ops.aten.upsample_nearest2d_backward(
+            grad, output_size, input_size)
     return out.contiguous(memory_format=_layout(grad))
 
 
-@_bilinear_backward.register_fake
-def _(grad: Tensor, input_size: List[int], align_corners: bool) -> Tensor:
-    return _empty(grad, input_size, grad)
+@_upsample_backward.register_fake
+def _(grad: Tensor, input_size: List[int], mode: str,
+      align_corners: Optional[bool]) -> Tensor:
+    return _empty(grad, input_size)
 
 
-def _bilinear_setup(ctx, inputs, output) -> None:
-    ctx.input_size = list(inputs[0].shape)
-    ctx.align_corners = inputs[2]
+def _setup_context(ctx, inputs, output) -> None:
+    x, _, ctx.mode, ctx.align_corners = inputs
+    ctx.input_size = list(x.shape)
 
 
-_bilinear.register_autograd(
-    lambda ctx, grad: (_bilinear_backward(grad, ctx.input_size,
-                                          ctx.align_corners), None, None),
-    setup_context=_bilinear_setup)
-
-
-# nearest ---------------------------------------------------------------
-@torch.library.custom_op('mmpose_ext::upsample_nearest2d', mutates_args=())
-def _nearest(x: Tensor, size: List[int]) -> Tensor:
-    out = F.interpolate(x, size=size, mode='nearest')
-    return out.contiguous(memory_format=_layout(x))
-
-
-@_nearest.register_fake
-def _(x: Tensor, size: List[int]) -> Tensor:
-    return _empty(x, (*x.shape[:2], *size), x)
-
-
-@torch.library.custom_op(
-    'mmpose_ext::upsample_nearest2d_backward', mutates_args=())
-def _nearest_backward(grad: Tensor, input_size: List[int]) -> Tensor:
-    out = torch.ops.aten.upsample_nearest2d_backward(
-        grad, list(grad.shape[-2:]), input_size)
-    return out.contiguous(memory_format=_layout(grad))
-
-
-@_nearest_backward.register_fake
-def _(grad: Tensor, input_size: List[int]) -> Tensor:
-    return _empty(grad, input_size, grad)
-
-
-def _nearest_setup(ctx, inputs, output) -> None:
-    ctx.input_size = list(inputs[0].shape)
-
-
-_nearest.register_autograd(
-    lambda ctx, grad: (_nearest_backward(grad, ctx.input_size), None),
-    setup_context=_nearest_setup)
+_upsample.register_autograd(
+    lambda ctx, grad: (_upsample_backward(
+        grad, ctx.input_size, ctx.mode, ctx.align_corners), None, None, None),
+    setup_context=_setup_context)
 
 
 def interpolate(x: Tensor,
@@ -155,6 +125,4 @@ def interpolate(x: Tensor,
             or torch.is_autocast_enabled(x.device.type)):
         return F.interpolate(
             x, size=size, mode=mode, align_corners=align_corners)
-    if mode == 'nearest':
-        return _nearest(x, size)
-    return _bilinear(x, size, bool(align_corners))
+    return _upsample(x, size, mode, align_corners)
