@@ -25,7 +25,7 @@ __all__ = ['init_model']
 
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
-               device: str = 'cpu',
+               device: Optional[str] = None,
                cfg_options: Optional[dict] = None,
                allow_partial: bool = False) -> torch.nn.Module:
     """Build a pose estimator and load a checkpoint that fits it.
@@ -34,7 +34,9 @@ def init_model(config: Union[str, Path, Config],
         config (str | Path | Config): Config file or object.
         checkpoint (str, optional): Checkpoint file; ``None`` keeps the
             initialisation. Defaults to ``None``.
-        device (str): Device of the returned model. Defaults to ``'cpu'``.
+        device (str, optional): Device of the returned model. Defaults to
+            ``None``: ``'cuda:0'`` (MMPose's default) where CUDA is
+            available, else ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
         allow_partial (bool): Load a checkpoint that does not fit the
             model (MMEngine's lenient loading, logged) instead of raising.
@@ -62,6 +64,8 @@ def init_model(config: Union[str, Path, Config],
         meta = loaded.get('meta', {}) if isinstance(loaded, dict) else {}
         if 'dataset_meta' in meta:
             model.dataset_meta = meta['dataset_meta']
+    if device is None:
+        device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
     model.to(device)
     model.eval()
     # the config's channels-last / compile switches, as in a runner

@@ -11,14 +11,15 @@ Two switches, both read from a config by :func:`fast_path_options`:
   options): MMEngine 0.10.7 compiles the whole ``model.train_step``,
   MMEngine's data structures and the optimizer step included, which fails
   in dynamo on ``BaseDataElement.set_metainfo`` and was slower when it ran.
-  Here only the network is compiled: ``nn.Module.compile`` on the
-  backbone, neck and head, in place (parameter names and checkpoints stay
-  the same), for training, validation and testing alike.
+  Here only the network is compiled: the ``forward`` of the backbone, neck
+  and head, in place (parameter names and checkpoints stay the same), for
+  training, validation and testing alike.
 
 :func:`apply_fast_path` applies both to a model; the hook applies them in
 every runner, :func:`mmpose_ext.apis.init_model` and the benchmark tool to
 the models they build.
 """
+import weakref
 from typing import Any, List, Optional, Tuple
 
 import torch
@@ -27,12 +28,14 @@ from torch import nn
 
 __all__ = [
     'NETWORK_PARTS', 'apply_fast_path', 'compile_network',
-    'compile_options', 'fast_path_options', 'network_modules',
+    'compile_options', 'fast_path_options', 'is_compiled', 'network_modules',
     'to_channels_last', 'undo_mmengine_train_step_compile'
 ]
 
 #: The submodules of a pose estimator that :func:`compile_network` compiles.
 NETWORK_PARTS = ('backbone', 'neck', 'head')
+#: The modules whose forward :func:`compile_network` compiled.
+_COMPILED: 'weakref.WeakSet[nn.Module]' = weakref.WeakSet()
 
 
 def compile_options(value: Any) -> Optional[dict]:
@@ -96,9 +99,14 @@ def compile_network(model: nn.Module, options: Optional[dict] = None
                     ) -> List[nn.Module]:
     """Compile the backbone, neck and head of ``model`` in place.
 
-    ``nn.Module.compile``: the modules' forward runs through
-    ``torch.compile`` on its next call; names, parameters and state dicts
-    are unchanged. Modules compiled before are left as they are.
+    Each part's ``forward`` is replaced by ``torch.compile`` of it (an
+    instance attribute over the class's method); names, parameters and
+    state dicts are unchanged. It is ``forward``, not the module call
+    (``nn.Module.compile``), that is compiled because MMPose's estimators
+    call ``head.loss`` / ``head.predict``, which call ``self.forward``
+    directly: a compiled ``__call__`` never ran for a head. Hooks of the
+    parts run eagerly around the compiled forward. Modules compiled before
+    are left as they are.
 
     Args:
         model (nn.Module): A pose estimator (or its wrapper).
@@ -109,10 +117,17 @@ def compile_network(model: nn.Module, options: Optional[dict] = None
     """
     compiled = []
     for module in network_modules(model):
-        if getattr(module, '_compiled_call_impl', None) is None:
-            module.compile(**(options or {}))
-            compiled.append(module)
+        if module in _COMPILED:
+            continue
+        module.forward = torch.compile(module.forward, **(options or {}))
+        _COMPILED.add(module)
+        compiled.append(module)
     return compiled
+
+
+def is_compiled(module: nn.Module) -> bool:
+    """Whether :func:`compile_network` compiled ``module``."""
+    return module in _COMPILED
 
 
 def undo_mmengine_train_step_compile(runner) -> bool:

@@ -37,3 +37,16 @@ def test_fitting_checkpoint_loads_with_its_dataset_meta(tmp_path):
         init_model(str(ROOT / RES18), str(path))
     model = init_model(str(ROOT / RES18), str(path), allow_partial=True)
     assert model.dataset_meta['dataset_name'] == 'coco'
+
+
+@pytest.mark.parametrize('cuda', [False, True])
+def test_default_device_is_the_gpu_when_there_is_one(cuda, monkeypatch):
+    """As MMPose's ``init_model`` (``'cuda:0'``), but a CPU machine gets a
+    CPU model instead of an error."""
+    moved = []
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.nn.Module, 'to',
+                        lambda self, *args, **kw: moved.append(args) or self)
+    init_model(ROOT / RES18)
+    devices = [args for args in moved if args]  # not memory_format moves
+    assert devices[-1] == (('cuda:0', ) if cuda else ('cpu', ))

@@ -55,7 +55,7 @@ class ToyData(Dataset):
 def make_toy_runner(work_dir, max_iters, resume=False, interval=2,
                     max_keep_ckpts=-1, model=None,
                     checkpoint_hook='AtomicCheckpointHook',
-                    extra_hooks=True):
+                    extra_hooks=True, **runner_kwargs):
     """A small iteration-based runner (8 samples per iteration) built from
     the registered names, as a config builds it.
 
@@ -71,6 +71,7 @@ def make_toy_runner(work_dir, max_iters, resume=False, interval=2,
             ``'CheckpointHook'`` gives MMEngine's alone.
         extra_hooks (bool): Add ``NonFiniteLossHook`` and the CPU AMP
             constructor, as the package's configs do.
+        **runner_kwargs: More ``Runner`` arguments (``launcher``, ...).
     """
     hooks = dict(
         checkpoint=dict(type=checkpoint_hook, interval=interval,
@@ -95,7 +96,8 @@ def make_toy_runner(work_dir, max_iters, resume=False, interval=2,
         randomness=dict(seed=0),
         resume=resume,
         experiment_name=f'toy_{work_dir.name}_{max_iters}_{int(resume)}_'
-        f'{checkpoint_hook}')
+        f'{checkpoint_hook}',
+        **runner_kwargs)
 
 
 def read_logs(work_dir: Path) -> str:

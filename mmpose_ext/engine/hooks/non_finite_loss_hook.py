@@ -7,12 +7,20 @@ hook then saves the poisoned weights over a good checkpoint (with
 checks every loss term a training iteration returns and raises
 :class:`NonFiniteLossError`, naming the iteration and the term, before any
 lower-priority hook (the checkpoint hook runs last) sees that iteration.
+In a multi-process run every rank raises at that iteration, naming the
+ranks whose loss was not finite.
 """
 import math
 import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
+from mmengine.dist import (
+    all_gather_object,
+    all_reduce,
+    get_rank,
+    get_world_size,
+)
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
@@ -68,17 +76,16 @@ class NonFiniteLossHook(Hook):
                          batch_idx: int,
                          data_batch: Any = None,
                          outputs: Optional[Dict[str, Any]] = None) -> None:
-        if not outputs:
-            return
         bad: List[Tuple[str, float]] = []
-        for name, value in outputs.items():
+        for name, value in (outputs or {}).items():
             number = _as_float(value) if self.loss_key in name else None
             if number is not None and not math.isfinite(number):
                 bad.append((name, number))
-        if not bad:
-            return
         terms = [(n, v) for n, v in bad if n != 'loss'] or bad
         listing = ', '.join(f'{name}={value}' for name, value in terms)
+        listing = self._listings_of_every_rank(listing)
+        if not listing:
+            return
         last = self._last_checkpoint(runner)
         kept = (f'The last good checkpoint, {last}, is kept: fix the cause '
                 '(learning rate, gradient clipping via optim_wrapper.'
@@ -88,6 +95,30 @@ class NonFiniteLossHook(Hook):
             f'Non-finite loss at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}): {listing}. Training stopped before this '
             f'state was saved. {kept}')
+
+    @staticmethod
+    def _listings_of_every_rank(listing: str) -> str:
+        """In a multi-process run, every rank's bad terms (``''`` when
+        all were finite), so that every rank stops at the same iteration.
+
+        MMEngine does not average the logged losses across ranks, so only
+        the rank with the NaN would see it: it would stop while the others
+        wait in the next collective, and rank 0, whose own loss was
+        finite, would save the weights the averaged NaN gradient reached.
+        One all-reduce of a flag per rank each iteration; the terms are
+        gathered only when a rank has some.
+        """
+        world_size = get_world_size()
+        if world_size == 1:
+            return listing
+        flags = torch.zeros(world_size)
+        flags[get_rank()] = float(bool(listing))
+        all_reduce(flags, op='sum')
+        if not flags.any():
+            return ''
+        listings = all_gather_object(listing)
+        return '; '.join(f'rank {rank}: {text}'
+                         for rank, text in enumerate(listings) if text)
 
     @staticmethod
     def _last_checkpoint(runner) -> Optional[str]:

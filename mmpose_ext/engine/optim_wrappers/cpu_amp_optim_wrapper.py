@@ -61,11 +61,13 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
     by an instance attribute that runs the part's ``forward`` inside a
     ``torch.autocast`` block and returns float32 outputs (an instance
     ``forward`` set by someone else is wrapped the same way and restored
-    afterwards). The block lies inside the call, so a part compiled with
-    ``nn.Module.compile`` (the fast path's ``compile=True``) traces it as
-    one context; autocast entered in a forward pre-hook and left in a
-    forward hook cannot be traced (dynamo: ``NotImplementedError:
-    AutocastModeVariable``). The shadowing functions are kept in
+    afterwards). A part the fast path compiled (``compile=True``: its
+    ``forward`` is the compiled instance attribute) runs its compiled
+    forward inside the block, which dynamo traces under the autocast
+    state it is called in; autocast entered in a forward pre-hook and left
+    in a forward hook of a compiled module call could not be traced
+    (dynamo: ``NotImplementedError: AutocastModeVariable``). The
+    shadowing functions are kept in
     ``wrapped``, by part, with the ``forward`` they wrap, so that a
     compiled part sees the same function at every step and is not
     recompiled. A model without a backbone runs entirely under autocast.

@@ -10,11 +10,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmcv.cnn import ConvModule
-from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.backbones.resnet import Bottleneck
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (
     ConfigType,
     Features,
@@ -26,7 +24,11 @@ from torch import Tensor, nn
 
 from ..losses.target_levels import resolve_target_level
 from ..utils import interpolate
-from .heatmap_head_utils import level_targets, predict_final_heatmaps
+from .heatmap_head_utils import (
+    add_accuracy,
+    level_targets,
+    predict_final_heatmaps,
+)
 
 __all__ = ['CPNHead']
 
@@ -395,7 +397,7 @@ class CPNHead(BaseHead):
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> Predictions:
+                test_cfg: Optional[ConfigType] = None) -> Predictions:
         """Decode keypoints from the RefineNet heatmaps.
 
         The GlobalNet predictors, whose outputs only the loss uses, are not
@@ -407,9 +409,9 @@ class CPNHead(BaseHead):
                 and flipped) when ``test_cfg['flip_test']`` is on.
             batch_data_samples (list[:obj:`PoseDataSample`]): The batch
                 data samples.
-            test_cfg (dict): ``flip_test``, ``flip_mode``, ``shift_heatmap``
-                and ``output_heatmaps`` as in MMPose's ``HeatmapHead``.
-                Defaults to ``{}``.
+            test_cfg (dict, optional): ``flip_test``, ``flip_mode``,
+                ``shift_heatmap`` and ``output_heatmaps`` as in MMPose's
+                ``HeatmapHead``. Defaults to ``None`` (all off).
 
         Returns:
             list[InstanceData] | tuple: Keypoints ``[N, K, 2]`` and scores
@@ -444,7 +446,7 @@ class CPNHead(BaseHead):
     def loss(self,
              feats: Sequence[Tensor],
              batch_data_samples: OptSampleList,
-             train_cfg: ConfigType = {}) -> dict:
+             train_cfg: Optional[ConfigType] = None) -> dict:
         """GlobalNet and RefineNet losses and the RefineNet accuracy.
 
         Args:
@@ -454,7 +456,9 @@ class CPNHead(BaseHead):
                 by ``PackPoseInputs`` with ``gt_fields.heatmaps`` (``[L*K,
                 H, W]``) and ``gt_instance_labels.keypoint_weights``
                 (``[1, L, K]`` or ``[1, K]``).
-            train_cfg (dict): Unused. Defaults to ``{}``.
+            train_cfg (dict, optional): ``compute_acc=False`` skips
+                ``acc_pose`` and its copy of the heatmaps to the host, as
+                in MMPose's ``HeatmapHead``. Defaults to ``None``.
 
         Returns:
             dict: ``loss_global`` (mean over the GlobalNet levels),
@@ -483,12 +487,8 @@ class CPNHead(BaseHead):
                 refine_heatmaps, targets[:, refine_level],
                 weights[:, refine_level])
 
-        _, avg_acc, _ = pose_pck_accuracy(
-            output=to_numpy(final),
-            target=to_numpy(targets[:, final_level]),
-            mask=to_numpy(weights[:, final_level]) > 0)
-        losses['acc_pose'] = torch.tensor(avg_acc, device=targets.device)
-        return losses
+        return add_accuracy(losses, train_cfg, final,
+                            targets[:, final_level], weights[:, final_level])
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, '

@@ -1,19 +1,49 @@
-"""Target unpacking and flip-test decoding shared by the multi-output
+"""Target unpacking, accuracy and flip-test decoding shared by the multi-output
 heatmap heads (:class:`CPNHead`, :class:`MultiStageHeatmapHead`).
 
 MMPose's ``HeatmapHead`` does both inline for a single output and a
 single target level; these heads predict several outputs and read ``L``
 target levels packed by multi-level codecs, hence these helpers.
 """
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from mmengine.structures import PixelData
+from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.utils.tta import flip_heatmaps
+from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, Features, OptSampleList
 from torch import Tensor
 
-__all__ = ['level_targets', 'predict_final_heatmaps']
+__all__ = ['add_accuracy', 'level_targets', 'predict_final_heatmaps']
+
+
+def add_accuracy(losses: dict, train_cfg: Optional[ConfigType],
+                 heatmaps: Tensor, targets: Tensor, weights: Tensor) -> dict:
+    """Add ``acc_pose`` (MMPose's PCK of the heatmaps' argmax) to
+    ``losses``, unless ``train_cfg.compute_acc`` is ``False``.
+
+    The accuracy copies the heatmaps to the host before backward starts
+    (on a GPU the step waits for it); MMPose's ``HeatmapHead`` switches it
+    off with the same key (``model.train_cfg.compute_acc=False``).
+
+    Args:
+        losses (dict): The head's losses, updated in place.
+        train_cfg (dict, optional): The head's ``train_cfg``.
+        heatmaps (Tensor): Predicted ``[B, K, H, W]``.
+        targets (Tensor): Targets ``[B, K, H, W]``.
+        weights (Tensor): Keypoint weights ``[B, K]``.
+
+    Returns:
+        dict: ``losses``.
+    """
+    if not (train_cfg or {}).get('compute_acc', True):
+        return losses
+    _, avg_acc, _ = pose_pck_accuracy(
+        output=to_numpy(heatmaps), target=to_numpy(targets),
+        mask=to_numpy(weights) > 0)
+    losses['acc_pose'] = torch.tensor(avg_acc, device=targets.device)
+    return losses
 
 
 def level_targets(batch_data_samples: OptSampleList,
@@ -55,7 +85,7 @@ def predict_final_heatmaps(final_heatmaps: Callable[[Features], Tensor],
                            decode: Callable[[Tensor], list],
                            feats: Features,
                            batch_data_samples: OptSampleList,
-                           test_cfg: ConfigType):
+                           test_cfg: Optional[ConfigType]):
     """Decode keypoints from a head's final heatmaps, with flip test.
 
     Args:
@@ -66,13 +96,15 @@ def predict_final_heatmaps(final_heatmaps: Callable[[Features], Tensor],
             flipped) when ``test_cfg['flip_test']`` is on.
         batch_data_samples (list[:obj:`PoseDataSample`]): The batch data
             samples (``flip_indices`` in their metainfo).
-        test_cfg (dict): ``flip_test``, ``flip_mode``, ``shift_heatmap``
-            and ``output_heatmaps`` as in MMPose's ``HeatmapHead``.
+        test_cfg (dict, optional): ``flip_test``, ``flip_mode``,
+            ``shift_heatmap`` and ``output_heatmaps`` as in MMPose's
+            ``HeatmapHead``; ``None`` for none of them.
 
     Returns:
         list[InstanceData] | tuple: The predictions, and the heatmaps as
         ``PixelData`` when ``output_heatmaps`` is set.
     """
+    test_cfg = test_cfg or {}
     if test_cfg.get('flip_test', False):
         _feats, _feats_flip = feats
         heatmaps_flip = flip_heatmaps(

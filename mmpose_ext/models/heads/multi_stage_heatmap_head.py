@@ -5,13 +5,10 @@ Stacked hourglass (https://arxiv.org/abs/1603.06937), multi-context attention
 and soft-gated hourglass networks predict heatmaps at every stage, and at
 several units (resolutions) per stage, each supervised by its own target.
 """
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
-import torch
-from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (
     ConfigType,
     Features,
@@ -22,7 +19,11 @@ from mmpose.utils.typing import (
 from torch import Tensor, nn
 
 from ..utils import interpolate
-from .heatmap_head_utils import level_targets, predict_final_heatmaps
+from .heatmap_head_utils import (
+    add_accuracy,
+    level_targets,
+    predict_final_heatmaps,
+)
 
 __all__ = ['MultiStageHeatmapHead']
 
@@ -197,7 +198,7 @@ class MultiStageHeatmapHead(BaseHead):
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> Predictions:
+                test_cfg: Optional[ConfigType] = None) -> Predictions:
         """Decode keypoints from the last unit of the last stage.
 
         Args:
@@ -205,9 +206,9 @@ class MultiStageHeatmapHead(BaseHead):
                 and flipped) when ``test_cfg['flip_test']`` is on.
             batch_data_samples (list[:obj:`PoseDataSample`]): The batch
                 data samples.
-            test_cfg (dict): ``flip_test``, ``flip_mode``, ``shift_heatmap``
-                and ``output_heatmaps`` as in MMPose's ``HeatmapHead``.
-                Defaults to ``{}``.
+            test_cfg (dict, optional): ``flip_test``, ``flip_mode``,
+                ``shift_heatmap`` and ``output_heatmaps`` as in MMPose's
+                ``HeatmapHead``. Defaults to ``None`` (all off).
 
         Returns:
             list[InstanceData] | tuple: Keypoints ``[N, K, 2]`` and scores
@@ -220,7 +221,7 @@ class MultiStageHeatmapHead(BaseHead):
     def loss(self,
              feats: Features,
              batch_data_samples: OptSampleList,
-             train_cfg: ConfigType = {}) -> dict:
+             train_cfg: Optional[ConfigType] = None) -> dict:
         """Losses of every stage and the final output's accuracy.
 
         Args:
@@ -228,7 +229,9 @@ class MultiStageHeatmapHead(BaseHead):
             batch_data_samples (list[:obj:`PoseDataSample`]): Samples packed
                 by ``PackPoseInputs`` with ``gt_fields.heatmaps`` and
                 ``gt_instance_labels.keypoint_weights``.
-            train_cfg (dict): Unused. Defaults to ``{}``.
+            train_cfg (dict, optional): ``compute_acc=False`` skips
+                ``acc_pose`` and its copy of the heatmaps to the host, as
+                in MMPose's ``HeatmapHead``. Defaults to ``None``.
 
         Returns:
             dict: The loss module's named losses and ``acc_pose``.
@@ -244,12 +247,8 @@ class MultiStageHeatmapHead(BaseHead):
         losses = dict(self.loss_module(preds, targets, weights))
 
         level = self.target_levels(targets.shape[1])[-1][-1]
-        _, avg_acc, _ = pose_pck_accuracy(
-            output=to_numpy(preds[-1][-1]),
-            target=to_numpy(targets[:, level]),
-            mask=to_numpy(weights[:, level]) > 0)
-        losses['acc_pose'] = torch.tensor(avg_acc, device=targets.device)
-        return losses
+        return add_accuracy(losses, train_cfg, preds[-1][-1],
+                            targets[:, level], weights[:, level])
 
     def target_levels(self, num_levels: int) -> List[List[int]]:
         """Target level of every (stage, unit), from the loss.

@@ -163,4 +163,8 @@ class SoftGatedBlock(BaseModule):
         y2 = self.conv2(y1)
         y3 = self.conv3(y2)
         skip = self.skip(x)
-        return torch.cat((y1, y2, y3), dim=1) + self.gate_values(skip) * skip
+        out = torch.cat((y1, y2, y3), dim=1)
+        # in the convolutions' dtype: under autocast the float32 gate (or
+        # a float32 identity skip) would otherwise promote every block's
+        # output, and all that follows, to float32
+        return out + (self.gate_values(skip) * skip).to(out.dtype)

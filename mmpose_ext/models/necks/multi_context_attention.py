@@ -5,6 +5,7 @@ Chu et al., "Multi-Context Attention for Human Pose Estimation", CVPR 2017
 ``bearpaw/pose-attention`` (``train/models/layers/AttentionPartsCRF.lua``
 and ``train/models/hg-attention.lua``).
 """
+import functools
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -144,7 +145,8 @@ class MultiContextAttention(BaseModule):
         combine (str): ``'mean'`` or ``'sum'`` of the per-resolution maps.
             Defaults to ``'mean'``.
         keep_attention_maps (bool): Whether to keep the last forward's maps
-            in :attr:`attention_maps`. Defaults to ``True``.
+            in :attr:`attention_maps` in eval mode (for visualisation;
+            training forwards never keep them). Defaults to ``True``.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to ``None``.
 
@@ -260,11 +262,13 @@ class MultiContextAttention(BaseModule):
         main = feats[0]
         size = main.shape[-2:]
         levels = [att(x) for att, x in zip(self.holistic, feats)]
-        holistic = torch.stack([
+        # added, not torch.sum: autocast runs sum in float32, which would
+        # turn the attended features and the heatmaps float32
+        holistic = functools.reduce(torch.add, [
             q if q.shape[-2:] == size else interpolate(
                 q, size, mode='bilinear', align_corners=False)
             for q in levels
-        ]).sum(0)
+        ])
         if self.combine == 'mean':
             holistic = holistic / len(levels)
         attended = main * holistic
@@ -275,7 +279,7 @@ class MultiContextAttention(BaseModule):
         else:
             heatmaps, parts = self.forward_parts(attended)
 
-        if self.keep_attention_maps:
+        if self.keep_attention_maps and not self.training:
             self.attention_maps = dict(
                 holistic=holistic.detach(),
                 levels=[q.detach() for q in levels],
@@ -304,8 +308,11 @@ class MultiContextAttention(BaseModule):
                 f'part_attention=False')
         parts = self.parts(attended)
         # w_k . (h * Q_k) + b_k == Q_k * (w_k . h) + b_k
-        bias = self.predictor.bias.view(1, -1, 1, 1)
-        return parts * (self.predictor(attended) - bias) + bias, parts
+        heatmaps = self.predictor(attended)
+        # in the predictor's output dtype (the float32 bias would promote
+        # autocast's half-precision heatmaps)
+        bias = self.predictor.bias.view(1, -1, 1, 1).to(heatmaps.dtype)
+        return parts * (heatmaps - bias) + bias, parts
 
     def forward(self, feats: Union[Tensor, Sequence[Tensor]]
                 ) -> Tuple[Tensor]:

@@ -355,3 +355,30 @@ def smoke():
     assert refine_out.shape == (2, 17, 16, 12)
     (sum(o.sum() for o in global_outs) + refine_out.sum()).backward()
     assert all(p.grad is not None for p in head.parameters())
+
+
+def test_compute_acc_false_skips_the_host_copy(topdown_batch, monkeypatch):
+    """``train_cfg.compute_acc=False`` (MMPose's key) drops ``acc_pose``
+    and its copy of the heatmaps to numpy; by default the accuracy is
+    MMPose's PCK of the RefineNet output against its level."""
+    from mmpose.evaluation.functional import pose_pck_accuracy
+
+    from mmpose_ext.models.heads import heatmap_head_utils
+    batch = topdown_batch(CODEC, use_dataset_keypoint_weights=True)
+    head = build_head()
+    feats = level_feats()
+    copies = []
+    to_numpy = heatmap_head_utils.to_numpy
+    monkeypatch.setattr(heatmap_head_utils, 'to_numpy',
+                        lambda x: copies.append(x) or to_numpy(x))
+    losses = head.loss(feats, batch['data_samples'],
+                       train_cfg=dict(compute_acc=False))
+    assert set(losses) == {'loss_global', 'loss_refine'} and not copies
+    losses = head.loss(feats, batch['data_samples'])
+    assert len(copies) == 3
+    targets, weights = packed_targets(batch)
+    _, refined = head(feats)
+    _, expected, _ = pose_pck_accuracy(
+        refined.detach().numpy(), targets[:, 3].numpy(),
+        weights[:, 3].numpy() > 0)
+    assert losses['acc_pose'].item() == pytest.approx(expected)

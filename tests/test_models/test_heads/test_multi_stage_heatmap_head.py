@@ -211,3 +211,29 @@ def smoke():
     assert [[o.shape for o in s] for s in out] == [[(2, 17, 16, 12)]] * 2
     sum(o.sum() for s in out for o in s).backward()
     assert all(p.grad is not None for p in head.parameters())
+
+
+def test_compute_acc_false_skips_the_host_copy(topdown_batch, monkeypatch):
+    """``train_cfg.compute_acc=False`` (MMPose's key) drops ``acc_pose``
+    and its copy of the heatmaps to numpy; by default the accuracy is
+    MMPose's PCK of the last output."""
+    from mmpose.evaluation.functional import pose_pck_accuracy
+
+    from mmpose_ext.models.heads import heatmap_head_utils
+    batch = topdown_batch(MSRA)
+    head = build_head(num_stages=2)
+    feats = stage_feats(2)
+    copies = []
+    to_numpy = heatmap_head_utils.to_numpy
+    monkeypatch.setattr(heatmap_head_utils, 'to_numpy',
+                        lambda x: copies.append(x) or to_numpy(x))
+    losses = head.loss(feats, batch['data_samples'],
+                       train_cfg=dict(compute_acc=False))
+    assert set(losses) == {'loss_stage0', 'loss_stage1'} and not copies
+    losses = head.loss(feats, batch['data_samples'])
+    assert len(copies) == 3
+    targets, weights = level_targets(batch['data_samples'], 17)
+    _, expected, _ = pose_pck_accuracy(
+        head(feats)[-1][-1].detach().numpy(), targets[:, 0].numpy(),
+        weights[:, 0].numpy() > 0)
+    assert losses['acc_pose'].item() == pytest.approx(expected)

@@ -120,3 +120,28 @@ def smoke():
         assert out.shape == (2, 8, 8, 8)
         out.sum().backward()
         assert all(p.grad is not None for p in block.parameters())
+
+
+def autocast_dtypes():
+    """The half dtypes this PyTorch's CPU autocast supports."""
+    dtypes = []
+    for dtype in (torch.bfloat16, torch.float16):
+        with torch.autocast('cpu', dtype=dtype):
+            if F.linear(torch.ones(1, 1), torch.ones(1, 1)).dtype == dtype:
+                dtypes.append(dtype)
+    return dtypes
+
+
+@pytest.mark.parametrize('dtype', autocast_dtypes())
+@pytest.mark.parametrize('gate, in_channels', [('channel', 16),
+                                               ('channel', 8), ('se', 16)])
+def test_output_keeps_the_autocast_dtype(dtype, gate, in_channels):
+    """The float32 gate (and a float32 identity skip) must not promote the
+    block's output: every block after it would run in float32."""
+    block = build(in_channels=in_channels, out_channels=16, gate=gate)
+    x = torch.randn(2, in_channels, 8, 8)
+    with torch.autocast('cpu', dtype=dtype):
+        out = block(x)
+        assert out.dtype == dtype
+        assert block(out).dtype == dtype if in_channels == 16 else True
+    torch.testing.assert_close(out.float(), block(x), atol=0.1, rtol=0.05)

@@ -83,7 +83,7 @@ class LoopPartAttention(nn.Module):
 
 def test_holistic_crf_attention_matches_formula():
     torch.manual_seed(0)
-    neck = build_neck(num_iters=4)
+    neck = build_neck(num_iters=4).eval()
     x = torch.randn(2, 16, 12, 10)
     out = neck.forward_attention((x, ))
     unary, spatial = single_map_convs(neck.holistic[0], 0)
@@ -171,7 +171,7 @@ def test_multi_resolution_combination(combine):
 
 
 def test_attention_maps_lie_in_unit_interval():
-    neck = build_neck(in_channels=(16, 16), part_attention=True)
+    neck = build_neck(in_channels=(16, 16), part_attention=True).eval()
     for scale in (1., 100.):  # large inputs saturate the sigmoids
         feats = (scale * torch.randn(2, 16, 16, 16),
                  scale * torch.randn(2, 16, 8, 8))
@@ -236,7 +236,8 @@ def test_neck_over_resnet_stages():
     finest one attended."""
     backbone = MODELS.build(dict(type='ResNet', depth=18,
                                  out_indices=(0, 1, 2, 3)))
-    neck = build_neck(in_channels=(64, 128, 256, 512), num_keypoints=17)
+    neck = build_neck(in_channels=(64, 128, 256, 512),
+                      num_keypoints=17).eval()
     with torch.no_grad():
         heatmaps, = neck(backbone(torch.rand(1, 3, 64, 64)))
     assert heatmaps.shape == (1, 17, 16, 16)
@@ -285,3 +286,43 @@ def smoke():
     assert all(p.grad is not None for p in neck.parameters())
     maps = neck.attention_maps
     assert 0 <= maps['parts'].min() and maps['holistic'].max() <= 1
+
+
+def test_attention_maps_kept_in_eval_mode_only():
+    """Training forwards keep no maps (nothing held between steps, no
+    attribute written inside a compiled training graph)."""
+    neck = build_neck(in_channels=(16, 16), part_attention=True)
+    feats = (torch.randn(2, 16, 16, 16), torch.randn(2, 16, 8, 8))
+    neck(feats)
+    assert neck.attention_maps is None
+    neck.eval()(feats)
+    assert neck.attention_maps['parts'].shape == (2, 5, 16, 16)
+
+
+def autocast_dtypes():
+    """The half dtypes this PyTorch's CPU autocast supports."""
+    dtypes = []
+    for dtype in (torch.bfloat16, torch.float16):
+        with torch.autocast('cpu', dtype=dtype):
+            if torch.nn.functional.linear(torch.ones(1, 1),
+                                          torch.ones(1, 1)).dtype == dtype:
+                dtypes.append(dtype)
+    return dtypes
+
+
+@pytest.mark.parametrize('dtype', autocast_dtypes())
+@pytest.mark.parametrize('part_attention', [False, True])
+def test_outputs_keep_the_autocast_dtype(dtype, part_attention):
+    """Under autocast the attended features and heatmaps stay in the half
+    dtype of the features (torch.sum and the float32 predictor bias
+    promoted them to float32)."""
+    neck = build_neck(in_channels=(16, 16), part_attention=part_attention)
+    feats = (torch.randn(2, 16, 16, 16), torch.randn(2, 16, 8, 8))
+    with torch.autocast('cpu', dtype=dtype):
+        # features as a backbone under autocast hands them over
+        out = neck.forward_attention([f.to(dtype) for f in feats])
+    for name in ('heatmaps', 'features', 'holistic'):
+        assert out[name].dtype == dtype, name
+    reference = neck.forward_attention(feats)  # float32, same weights
+    torch.testing.assert_close(out['heatmaps'].float(),
+                               reference['heatmaps'], atol=0.05, rtol=0.05)
