@@ -8,7 +8,8 @@ code runs slower than ATen's ``upsample_*2d_backward`` kernels
 mode; while being compiled with a gradient needed it calls the custom
 operator ``mmpose_ext::upsample2d``, which the compiler treats as opaque:
 the forward and the backward run ATen's own kernels, the same computation
-as in eager mode. Without a gradient (inference, ``torch.no_grad``) the
+as in eager mode. Only on the CPU: elsewhere the compiler's decomposition
+is kept. Without a gradient (inference, ``torch.no_grad``) the
 compiler's decomposed forward is kept, since it fuses with the operations
 around it.
 """
@@ -90,9 +91,11 @@ def interpolate(x: Tensor,
     and ``'nearest'`` that stays ATen's kernel pair under
     ``torch.compile`` (module doc).
 
-    In eager mode, for inputs that need no gradient, and under autocast
-    (whose casting rules the custom operators do not repeat), this is
-    ``F.interpolate`` itself. The compiled path with gradients supports
+    In eager mode, for inputs that need no gradient, for inputs not on
+    the CPU (the scatter-add was measured slow on the CPU only, and ATen's
+    CUDA bilinear backward raises under ``randomness.deterministic=True``)
+    and under autocast (whose casting rules the custom operators do not
+    repeat), this is ``F.interpolate`` itself. The compiled path with gradients supports
     one backward pass (no double backward).
 
     Args:
@@ -122,6 +125,7 @@ def interpolate(x: Tensor,
     if len(size) != 2:
         raise ValueError(f'size must be (h, w), got {size}')
     if (not torch.compiler.is_compiling() or not x.requires_grad
+            or x.device.type != 'cpu'
             or torch.is_autocast_enabled(x.device.type)):
         return F.interpolate(
             x, size=size, mode=mode, align_corners=align_corners)

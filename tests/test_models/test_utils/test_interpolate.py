@@ -133,3 +133,23 @@ def test_compiled_under_autocast_keeps_eager_dtype():
 def test_bad_input(shape, size, mode, align_corners, match):
     with pytest.raises(ValueError, match=match):
         interpolate(torch.zeros(shape), size, mode, align_corners)
+
+
+@pytest.mark.parametrize('device, custom', [('cpu', True), ('meta', False)])
+def test_custom_operator_on_the_cpu_only(device, custom):
+    """Off the CPU (here the meta device stands for CUDA) the compiled
+    graph keeps the compiler's decomposition: ATen's CUDA bilinear
+    backward refuses deterministic mode, and the slow scatter-add was
+    measured on the CPU only."""
+    targets = []
+
+    def record(gm, example_inputs):
+        targets.extend(str(n.target) for n in gm.graph.nodes)
+        return gm.forward
+
+    x = torch.randn(2, 4, 6, 5, device=device, requires_grad=True)
+    fn = torch.compile(lambda t: interpolate(t, (12, 10), 'bilinear', False),
+                       backend=record)
+    assert fn(x).shape == (2, 4, 12, 10)
+    assert any('mmpose_ext.upsample2d' in t for t in targets) == custom, (
+        targets)
