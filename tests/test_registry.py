@@ -115,3 +115,31 @@ def test_no_name_shadows_mmpose():
     names = [n for r in REGISTRIES for n, c in r.module_dict.items()
              if c.__module__.startswith('mmpose_ext.')]
     assert len(names) == len(set(names))
+
+
+def test_mmpose_ext_scope_finds_every_component(caplog):
+    """Components of a base loaded by scope carry ``_scope_='mmpose_ext'``:
+    MMEngine imports ``mmpose_ext.registry`` and searches that scope, whose
+    empty registries fall back to MMPose's (and through them MMEngine's)."""
+    import mmengine.registry as mmengine_registry
+    import mmpose.registry as theirs
+
+    from mmpose_ext import registry as ours
+    for name in ours.REGISTRY_NAMES:
+        child = getattr(ours, name)
+        assert child.scope == 'mmpose_ext' and not child.module_dict
+        assert child.parent is getattr(theirs, name)
+    cases = [(mmengine_registry.HOOKS, 'CheckpointFitHook'),
+             (mmengine_registry.HOOKS, 'CheckpointHook'),
+             (mmengine_registry.MODELS, 'CPNHead'),
+             (mmengine_registry.MODELS, 'ResNet'),
+             (mmengine_registry.MODELS, 'Conv2d'),
+             (KEYPOINT_CODECS, 'MultiLevelHeatmap'),
+             (KEYPOINT_CODECS, 'MSRAHeatmap')]
+    with caplog.at_level('WARNING'):
+        for registry, name in cases:
+            with registry.switch_scope_and_registry('mmpose_ext') as found:
+                assert found.scope == 'mmpose_ext'
+                assert found.get(name) is not None, name
+    assert 'not installed' not in caplog.text
+    assert mmpose_ext.registry is ours

@@ -4,8 +4,9 @@
 # attention), 4 stacks of 256 features, Newell's stem (7x7 stride-2 conv,
 # 64 -> 128 | pool | 128 -> 256). The reference that the soft-gated
 # hourglass (../soft_gated/) is compared against at the same number of
-# stacks. Data, schedule and head are those of ../mca_hourglass_coco.py.
-_base_ = '../mca_hourglass_coco.py'
+# stacks. Data, schedule and head are those of
+# ../mca_hourglass/mca_hourglass_coco.py.
+_base_ = '../mca_hourglass/mca_hourglass_coco.py'
 
 num_stacks = 4
 model = dict(

@@ -13,7 +13,7 @@
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_hourglass52_8xb32-210e_coco-256x256.py',
-    '_base_/mmpose_ext_runtime.py'
+    '../_base_/mmpose_ext_runtime.py'
 ]
 default_hooks = _base_.mmpose_ext_default_hooks
 

@@ -5,7 +5,7 @@
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
     'td-hm_hourglass52_8xb64-210e_mpii-256x256.py',
-    '_base_/mmpose_ext_runtime.py'
+    '../_base_/mmpose_ext_runtime.py'
 ]
 default_hooks = _base_.mmpose_ext_default_hooks
 

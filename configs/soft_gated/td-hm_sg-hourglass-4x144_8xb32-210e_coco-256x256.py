@@ -4,7 +4,8 @@
 # (the paper's setting), every stack supervised by MultiStageHeatmapHead.
 # Differs from the plain residual reference
 # ../hourglass/td-hm_res-hourglass-4x256_8xb32-210e_coco-256x256.py only in
-# the backbone. Schedule: that of ../mca_hourglass_coco.py (RMSprop 2.5e-4,
+# the backbone. Schedule: that of ../mca_hourglass/mca_hourglass_coco.py
+# (RMSprop 2.5e-4,
 # MMPose's 210-epoch COCO schedule); the paper's own schedule is not
 # reproduced here.
 _base_ = '../hourglass/td-hm_res-hourglass-4x256_8xb32-210e_coco-256x256.py'

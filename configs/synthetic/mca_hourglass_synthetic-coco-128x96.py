@@ -1,7 +1,8 @@
 # Small multi-context attention hourglass for the synthetic COCO set, the
 # model of `make demo` (whose faster recipe is
 # ./mca_hourglass_amp-lightaug_synthetic-coco-128x96.py) and of the claims
-# table's hourglass rows: the model of ../mca_hourglass_coco.py narrowed
+# table's hourglass rows: the model of ../mca_hourglass/mca_hourglass_coco.py
+# narrowed
 # for a 2-core CPU (2 stacks of width 64 with 3 poolings, a stride-2 stem,
 # 128x96 input, 32x24 heatmaps; holistic attention in stack 1, part
 # attention in stack 2), trained from scratch with Adam and a cosine
@@ -10,7 +11,7 @@
 # heatmaps its sub-pixel refinement adds 0.025 AP over argmax + quarter
 # shift (README).
 _base_ = [
-    '../mca_hourglass_coco.py',
+    '../mca_hourglass/mca_hourglass_coco.py',
     '../_base_/synthetic_coco.py'
 ]
 

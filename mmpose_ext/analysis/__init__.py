@@ -22,11 +22,11 @@ shim over one of them:
 
 The helpers they share are exported here.
 """
-from .config_summary import REPO_ROOT, config_input_size, describe_model
+from .config_summary import config_input_size, describe_model
 from .stats import median_interval
 from .tensor_forward import TensorForward, flatten_outputs
 
 __all__ = [
-    'REPO_ROOT', 'TensorForward', 'config_input_size', 'describe_model',
+    'TensorForward', 'config_input_size', 'describe_model',
     'flatten_outputs', 'median_interval'
 ]

@@ -55,9 +55,13 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .config_summary import REPO_ROOT
+from ..package_files import checkout_root
 from .stats import PairedDifference, paired_difference
 from .training_curves import read_scalars
+
+#: The checkout the rows run in (configs, tools/, data/, docs/): the
+#: claims table is a development command, not part of an installed wheel.
+REPO_ROOT = checkout_root() or Path.cwd()
 
 __all__ = [
     'Arm', 'Comparison', 'ROWS', 'Row', 'RowRunner', 'config_digest',
@@ -901,6 +905,10 @@ def write_row(record: dict, docs_dir: Path) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
+    if checkout_root() is None:
+        raise SystemExit('the claims table runs in a checkout of mmpose_ext '
+                         '(its configs/claims, tools/ and docs/); this '
+                         'mmpose_ext is an installed wheel')
     own_data = any('dataset.data_root=' in o for o in args.cfg_options)
     if args.data_root is None and not own_data and not (
             args.dry_run or args.report_only):

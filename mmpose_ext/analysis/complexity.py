@@ -20,10 +20,23 @@ table: config, model, parameters, FLOPs, input size and the published work
 its row; the others are still measured, and the tool then exits with
 status 1, naming the failures.
 
+``--all --metafiles`` also writes the OpenMMLab model index from the
+measured rows: ``model-index.yml`` beside ``--root`` (the checkout's root
+by default) importing one ``<family>/metafile.yml`` per family folder of
+``--root``, in MMPose's format (``Collections`` and ``Models`` with
+``Architecture``, ``Training Data``, ``Parameters``, ``FLOPs`` and, where
+the package measured them, synthetic-data ``Results``; see
+``COLLECTIONS``, ``MODEL_COLLECTIONS`` and ``RESULTS``). It lists the
+model configs of the family folders (:func:`model_configs`): not
+``_base_/``, not the claims arms of ``claims/``, not the aliases directly
+in ``--root``. MMEngine reads it to resolve ``mmpose_ext::`` bases and
+OpenMMLab's ``mim search`` to list the models.
+
 Example::
 
     python tools/analysis/model_complexity.py configs/mca_hourglass_coco.py
     python tools/analysis/model_complexity.py --all --out docs/model_zoo.md
+    python tools/analysis/model_complexity.py --all --metafiles
 """
 import argparse
 import contextlib
@@ -33,22 +46,26 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
+import yaml
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
-from .config_summary import REPO_ROOT, config_input_size, describe_model
+from ..package_files import checkout_root, configs_dir, find_configs
+from .config_summary import config_input_size, describe_model
 from .tensor_forward import TensorForward
 
 __all__ = [
-    'FLOPS_NOTE', 'REFERENCES', 'find_configs', 'find_reference',
-    'forward_complexity', 'main', 'markdown_table', 'measure', 'parse_args',
-    'print_result'
+    'COLLECTIONS', 'FLOPS_NOTE', 'MODEL_COLLECTIONS', 'REFERENCES', 'RESULTS',
+    'SYNTHETIC_DATASET', 'Collection', 'MeasuredResult', 'find_collection',
+    'find_reference', 'forward_complexity', 'main', 'markdown_table',
+    'measure', 'model_configs', 'model_index', 'model_metadata', 'parse_args',
+    'print_result', 'write_model_index'
 ]
 
 # Published work a config corresponds to: (regular expression searched in
@@ -104,6 +121,115 @@ FLOPS_NOTE = (
     '[README.md](../README.md#models) for notes on the models.')
 
 
+class Collection(NamedTuple):
+    """A collection of the model index: the published method its models
+    implement.
+
+    Args:
+        title (str): The paper's title.
+        url (str): The paper.
+        readme (str): The package's page on the method, relative to the
+            checkout.
+        architecture (tuple[str]): The method's names for the
+            ``Architecture`` of its models, before their registry
+            components (:func:`model_metadata`).
+    """
+    title: str
+    url: str
+    readme: str
+    architecture: Tuple[str, ...]
+
+
+#: The collections of the model index, by name.
+COLLECTIONS: Dict[str, Collection] = {
+    'CPN': Collection(
+        'Cascaded Pyramid Network for Multi-Person Pose Estimation',
+        'https://arxiv.org/abs/1711.07319', 'docs/cpn.md', ('CPN', )),
+    'Hourglass': Collection(
+        'Stacked Hourglass Networks for Human Pose Estimation',
+        'https://arxiv.org/abs/1603.06937', 'docs/mca_hourglass.md',
+        ('Hourglass', )),
+    'HRNet': Collection(
+        'Deep High-Resolution Representation Learning for Human Pose '
+        'Estimation', 'https://arxiv.org/abs/1902.09212', 'docs/hrnet.md',
+        ('HRNet', )),
+    'MCA Hourglass': Collection(
+        'Multi-Context Attention for Human Pose Estimation',
+        'https://arxiv.org/abs/1702.07432', 'docs/mca_hourglass.md',
+        ('Hourglass', 'Multi-Context Attention')),
+    'MSPN': Collection(
+        'Rethinking on Multi-Stage Networks for Human Pose Estimation',
+        'https://arxiv.org/abs/1901.00148', 'docs/mspn.md', ('MSPN', )),
+    'Soft-Gated Hourglass': Collection(
+        'Toward fast and accurate human pose estimation via soft-gated skip '
+        'connections', 'https://arxiv.org/abs/2002.11098',
+        'docs/soft_gated.md', ('Hourglass', 'Soft-Gated Skip Connections')),
+    # MMPose's own collection of the model (its resnet_coco.yml)
+    'SimpleBaseline2D': Collection(
+        'Simple Baselines for Human Pose Estimation and Tracking',
+        'http://openaccess.thecvf.com/content_ECCV_2018/html/'
+        'Bin_Xiao_Simple_Baselines_for_ECCV_2018_paper.html',
+        'README.md#quick-start', ('SimpleBaseline2D', )),
+}
+
+# The collection of each model config: (regular expression searched in the
+# config's path relative to configs/, collection name); the first match
+# wins. A family folder is one collection unless it mixes methods.
+MODEL_COLLECTIONS: List[Tuple[str, str]] = [
+    (r'^cpn/', 'CPN'),
+    (r'^hourglass/', 'Hourglass'),
+    (r'^hrnet/', 'HRNet'),
+    (r'^mca_hourglass/', 'MCA Hourglass'),
+    (r'^mspn/', 'MSPN'),
+    (r'^soft_gated/', 'Soft-Gated Hourglass'),
+    (r'^synthetic/mca_hourglass', 'MCA Hourglass'),
+    (r'^synthetic/td-hm_res', 'SimpleBaseline2D'),
+]
+
+
+class MeasuredResult(NamedTuple):
+    """A result the package measured for a model config.
+
+    Args:
+        metrics (dict): CocoMetric's figures, named as in MMPose's
+            metafiles (``AP``, ``AP@0.5``, ``AP@0.75``, ``AR``).
+        command (str): The command that measured them.
+        source (str): Where the run is described.
+    """
+    metrics: Dict[str, float]
+    command: str
+    source: str
+
+
+#: Where the synthetic data set's results come from.
+SYNTHETIC_DATASET = 'synthetic COCO (tools/make_synthetic_coco.py)'
+#: Results the package measured, by config path relative to configs/: all
+#: on the synthetic data set's val split (200 images, flip test), which
+#: is also its test split. None on COCO or MPII.
+RESULTS: Dict[str, MeasuredResult] = {
+    'cpn/cpn_res18_synthetic-coco-128x96.py': MeasuredResult(
+        {'AP': 0.628, 'AP@0.5': 0.969, 'AP@0.75': 0.713},
+        '.venv/bin/python tools/train.py '
+        'configs/cpn/cpn_res18_synthetic-coco-128x96.py --work-dir '
+        'work_dirs/cpn_synthetic', 'README.md, Models (epoch 10 of 10)'),
+    'synthetic/mca_hourglass_amp-lightaug_synthetic-coco-128x96.py':
+    MeasuredResult({'AP': 0.713, 'AP@0.5': 0.968, 'AP@0.75': 0.826,
+                    'AR': 0.750}, 'make demo',
+                   'README.md, Quick start (seed 0)'),
+    'synthetic/mca_hourglass_synthetic-coco-128x96.py': MeasuredResult(
+        {'AP': 0.637}, 'make demo '
+        'DEMO_CONFIG=configs/synthetic/mca_hourglass_synthetic-coco-128x96.py',
+        'README.md, Quick start'),
+    'synthetic/td-hm_res18_synthetic-coco-128x96.py': MeasuredResult(
+        {'AP': 0.456}, 'make demo '
+        'DEMO_CONFIG=configs/synthetic/td-hm_res18_synthetic-coco-128x96.py',
+        'README.md, Quick start'),
+}
+
+#: Names of the training sets in the index, by dataset type.
+DATASET_NAMES = {'CocoDataset': 'COCO', 'MpiiDataset': 'MPII'}
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
@@ -114,10 +240,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--all', action='store_true',
                         help='measure every *.py under --root except '
                         '_base_/')
-    parser.add_argument('--root', type=Path, default=REPO_ROOT / 'configs',
-                        metavar='DIR',
+    parser.add_argument('--root', type=Path, default=None, metavar='DIR',
                         help='config directory walked by --all (default: '
-                        'the repository\'s configs/)')
+                        'the package\'s configs/)')
     parser.add_argument('--input-shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
                         help='input height and width (default: the '
@@ -125,6 +250,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', type=Path, default=None, metavar='PATH',
                         help='write the results as a Markdown table to '
                         'this file, e.g. docs/model_zoo.md')
+    parser.add_argument('--metafiles', action='store_true',
+                        help='with --all: write the OpenMMLab model index, '
+                        'model-index.yml beside --root and '
+                        '<family>/metafile.yml in it')
     parser.add_argument('--device', default=None, metavar='DEV',
                         help='device to build and run the models on '
                         '(default: cuda if available, else cpu)')
@@ -137,17 +266,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('give either CONFIG files or --all, not both')
     if not args.all and not args.configs:
         parser.error('give at least one CONFIG, or --all')
+    if args.metafiles and not args.all:
+        parser.error('--metafiles needs --all (the index lists every model)')
     if args.input_shape and min(args.input_shape) < 1:
         parser.error('--input-shape must be positive')
     return args
-
-
-def find_configs(root: Path) -> List[Path]:
-    """Every ``*.py`` under ``root`` except those in a ``_base_`` folder
-    (``root/_base_``, ``root/claims/_base_``, ...)."""
-    return sorted(p for p in root.rglob('*.py')
-                  if '_base_' not in p.relative_to(root).parts[:-1]
-                  and p.name != '__init__.py')
 
 
 def find_reference(config: str) -> str:
@@ -238,10 +361,11 @@ def measure(config: str,
 
 
 def relative(path: Path) -> str:
-    """``path`` relative to the repository when inside it."""
+    """``path`` relative to the checkout when inside it."""
     path = Path(path).resolve()
+    root = checkout_root()
     try:
-        return str(path.relative_to(REPO_ROOT))
+        return str(path.relative_to(root)) if root else str(path)
     except ValueError:
         return str(path)
 
@@ -295,17 +419,204 @@ def print_result(row: dict) -> None:
           f'  (measured in {row["seconds"]:.1f} s)', flush=True)
 
 
+def model_configs(root: Optional[Path] = None) -> List[Path]:
+    """The model configs the model index lists, sorted.
+
+    Every config in a family folder of ``root`` (``cpn/``, ``hrnet/``,
+    ...), but not the ``_base_`` folders, not the claims arms
+    (``claims/``: arms of an experiment table, not models) and not the
+    files directly in ``root``, which are aliases of family configs
+    (``mca_hourglass_coco.py``).
+
+    Args:
+        root (Path, optional): The configs folder. Defaults to the
+            package's (:func:`mmpose_ext.package_files.configs_dir`).
+    """
+    root = Path(root) if root is not None else configs_dir()
+    return [p for p in find_configs(root, include_claims=False)
+            if p.parent != root]
+
+
+def find_collection(config: str) -> str:
+    """The collection of a model config (``MODEL_COLLECTIONS``).
+
+    Args:
+        config (str): The config's path relative to ``configs/``, e.g.
+            ``cpn/cpn_res50_8xb64-210e_coco-256x192.py``.
+
+    Raises:
+        ValueError: if no entry matches the config.
+    """
+    for pattern, name in MODEL_COLLECTIONS:
+        if re.search(pattern, config):
+            return name
+    raise ValueError(
+        f'{config}: no entry of MODEL_COLLECTIONS matches it; add its '
+        'family to MODEL_COLLECTIONS (and COLLECTIONS)')
+
+
+def model_metadata(cfg: Config, collection: str) -> dict:
+    """The ``Architecture`` and ``Training Data`` of a model config.
+
+    Args:
+        cfg (Config): The model config.
+        collection (str): Its collection (a key of ``COLLECTIONS``).
+
+    Returns:
+        dict: ``Architecture``: the collection's names, then the registry
+        types of the model's backbone (and of its ``block`` and
+        ``attention`` where it sets them), neck and head, each once;
+        ``Training Data``: the training set (``COCO``, ``MPII``), as
+        ``synthetic COCO`` when its data root is the synthetic set's.
+    """
+    model = cfg.model
+    backbone = model.get('backbone') or {}
+    parts = [backbone, backbone.get('block'), backbone.get('attention'),
+             model.get('neck'), model.get('head')]
+    architecture = list(COLLECTIONS[collection].architecture)
+    for part in parts:
+        kind = part.get('type') if isinstance(part, dict) else None
+        if kind and kind not in architecture:
+            architecture.append(kind)
+    dataset = cfg.train_dataloader.dataset
+    data = DATASET_NAMES.get(dataset.type, dataset.type)
+    if 'synthetic' in str(dataset.get('data_root', '')):
+        data = f'synthetic {data}'
+    return {'Architecture': architecture, 'Training Data': data}
+
+
+INDEX_HEADER = (
+    '# Generated by `python tools/analysis/model_complexity.py --all '
+    '--metafiles`\n'
+    '# (mmpose_ext.analysis.complexity); do not edit by hand.\n')
+METAFILE_NOTE = (
+    '# Parameters: all of the model\'s parameters. FLOPs: MMEngine\'s '
+    'counter for one\n'
+    '# image at the config\'s input size, one multiply-add counted as one '
+    'FLOP\n'
+    '# (docs/model_zoo.md). No trained weights are released.\n')
+RESULTS_NOTE = (
+    '# Results: measured by the package on the synthetic data set\'s val '
+    'split\n'
+    '# (200 images, flip test), with:\n')
+
+
+def _yaml(data: dict) -> str:
+    """``data`` as block-style YAML, keys in their order, no line wrap."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True,
+                          width=1000)
+
+
+def model_index(measured: Dict[Path, dict],
+                root: Optional[Path] = None) -> Dict[Path, str]:
+    """The OpenMMLab model index of the model configs under ``root``.
+
+    One metafile per family folder of :func:`model_configs`, in MMPose's
+    format, and ``model-index.yml`` importing them all.
+
+    Args:
+        measured (dict[Path, dict]): A :func:`measure` row (``params``,
+            ``flops``) of every model config, by its path as
+            :func:`model_configs` gives it.
+        root (Path, optional): The configs folder. Defaults to the
+            package's.
+
+    Returns:
+        dict[Path, str]: The text of each file, by its path relative to
+        the folder holding ``root`` (``model-index.yml``,
+        ``configs/cpn/metafile.yml``, ...).
+
+    Raises:
+        ValueError: naming the model configs without a measured row, or a
+            model config no entry of ``MODEL_COLLECTIONS`` matches.
+    """
+    root = Path(root) if root is not None else configs_dir()
+    folder = root.resolve().name  # configs/, also behind .mim's link
+    configs = model_configs(root)
+    missing = [relative(p) for p in configs
+               if 'params' not in measured.get(p, {})]
+    if missing:
+        raise ValueError('no parameters and FLOPs measured for: ' +
+                         ', '.join(missing))
+    families: Dict[str, List[dict]] = {}
+    commands: Dict[str, List[str]] = {}  # of the results, per family
+    for path in configs:
+        name = path.relative_to(root).as_posix()
+        collection = find_collection(name)
+        model = {
+            'Name': path.stem,
+            'In Collection': collection,
+            'Config': f'{folder}/{name}',
+            'Metadata': dict(
+                model_metadata(Config.fromfile(path), collection),
+                Parameters=measured[path]['params'],
+                FLOPs=measured[path]['flops']),
+        }
+        family = name.split('/')[0]
+        if name in RESULTS:
+            result = RESULTS[name]
+            model['Results'] = [{
+                'Task': 'Body 2D Keypoint',
+                'Dataset': SYNTHETIC_DATASET,
+                'Metrics': dict(result.metrics),
+            }]
+            commands.setdefault(family, []).append(
+                f'#   {path.stem}: `{result.command}` ({result.source})\n')
+        families.setdefault(family, []).append(model)
+
+    files = {}
+    for family, models in families.items():
+        names = list(dict.fromkeys(m['In Collection'] for m in models))
+        collections = [{
+            'Name': n,
+            'Paper': {'Title': COLLECTIONS[n].title,
+                      'URL': COLLECTIONS[n].url},
+            'README': COLLECTIONS[n].readme,
+        } for n in names]
+        header = INDEX_HEADER + METAFILE_NOTE
+        if family in commands:
+            header += RESULTS_NOTE + ''.join(commands[family])
+        files[Path(folder, family, 'metafile.yml')] = header + _yaml(
+            {'Collections': collections, 'Models': models})
+    files[Path('model-index.yml')] = INDEX_HEADER + _yaml(
+        {'Import': [p.as_posix() for p in files]})
+    return files
+
+
+def write_model_index(measured: Dict[Path, dict],
+                      root: Optional[Path] = None) -> List[Path]:
+    """Write :func:`model_index`'s files into the folder holding ``root``
+    (the checkout's root for the package's ``configs/``).
+
+    Args:
+        measured (dict[Path, dict]): As for :func:`model_index`.
+        root (Path, optional): The configs folder. Defaults to the
+            package's.
+
+    Returns:
+        list[Path]: The files written.
+    """
+    root = Path(root) if root is not None else configs_dir()
+    base = root.resolve().parent
+    written = []
+    for name, text in model_index(measured, root).items():
+        (base / name).write_text(text, encoding='utf-8')
+        written.append(base / name)
+    return written
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the tool; returns the exit status (1 if any config failed)."""
     args = parse_args(argv)
     # keep MMEngine's per-module messages off the console
     MMLogger.get_instance(f'model_complexity-{time.time_ns()}',
                          log_level='WARNING')
-    configs = find_configs(args.root) if args.all else [
+    root = args.root if args.root is not None else configs_dir()
+    configs = find_configs(root) if args.all else [
         Path(c) for c in args.configs
     ]
     if not configs:
-        print(f'no configs found under {args.root}', file=sys.stderr)
+        print(f'no configs found under {root}', file=sys.stderr)
         return 1
     rows = []
     for config in configs:
@@ -330,6 +641,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.out.write_text(markdown_table(rows, command.strip()),
                             encoding='utf-8')
         print(f'wrote {args.out}')
+    if args.metafiles:
+        try:
+            written = write_model_index(dict(zip(configs, rows)), root)
+        except ValueError as err:
+            print(f'model index not written: {err}', file=sys.stderr)
+            return 1
+        print('wrote ' + ', '.join(relative(p) for p in written))
     failed = [row['config'] for row in rows if 'error' in row]
     if failed:
         print(f'{len(failed)} of {len(rows)} configs failed:\n  ' +

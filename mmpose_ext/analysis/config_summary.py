@@ -1,16 +1,11 @@
 """What a pose config describes: its input size and a one-line model
 summary, shared by the analysis commands (model complexity, benchmark,
 ONNX export)."""
-from pathlib import Path
 from typing import Tuple
 
 from mmengine.config import Config
 
-__all__ = ['REPO_ROOT', 'config_input_size', 'describe_model']
-
-#: The checkout the package is installed (editable) from: the ``configs/``,
-#: ``tools/`` and ``data/`` the analysis commands default to.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ['config_input_size', 'describe_model']
 
 
 def config_input_size(cfg: Config) -> Tuple[int, int]:

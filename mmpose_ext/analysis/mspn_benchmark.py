@@ -45,14 +45,14 @@ from mmpose.structures import MultilevelPixelData, PoseDataSample
 from ..models.backbones.cross_stage_mspn import (
     convert_mmpose_mspn_state_dict,
 )
-from .config_summary import REPO_ROOT
+from ..package_files import config_path
 from .stats import median_interval
 
 __all__ = [
     'build', 'check_equivalence', 'data_samples', 'main', 'parse_args'
 ]
 
-OURS = 'configs/mspn/mspn50-{}stage_8xb32-210e_coco-256x192.py'
+OURS = 'mspn/mspn50-{}stage_8xb32-210e_coco-256x192.py'
 MMPOSE = str(
     Path(mmpose.__file__).parent / '.mim/configs/body_2d_keypoint/'
     'topdown_heatmap/coco/td-hm_{}_8xb32-210e_coco-256x192.py')
@@ -165,9 +165,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     S, (H, W) = args.stages, args.input_size
     heatmap_size = (H // 4, W // 4)
     name = 'mspn50' if S == 1 else f'{S}xmspn50'
-    ours = build(str(REPO_ROOT / OURS.format(S)), heatmap_size)
+    ours = build(str(config_path(OURS.format(S))), heatmap_size)
     mmpose = build(MMPOSE.format(name), heatmap_size)
-    lite_cfg = Config.fromfile(str(REPO_ROOT / OURS.format(S))).model
+    lite_cfg = Config.fromfile(str(config_path(OURS.format(S)))).model
     lite_cfg.backbone.update(num_keypoints=None, init_cfg=None)
     lite = MODELS.build(lite_cfg.backbone)
     lite_head = MODELS.build(

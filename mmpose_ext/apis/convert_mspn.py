@@ -34,7 +34,6 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import CheckpointLoader
 
-from ..analysis.config_summary import REPO_ROOT
 from ..engine.checkpoint_allowlist import (
     explain_refused_checkpoint,
     trust_checkpoint_pickles,
@@ -45,11 +44,12 @@ from ..models.backbones.cross_stage_mspn import (
     convert_mmpose_mspn_state_dict,
     mspn_key_rules,
 )
+from ..package_files import config_path
 
 __all__ = ['ConversionError', 'convert', 'main', 'mspn_settings',
            'parse_args']
 
-DEFAULT_CONFIG = 'configs/mspn/mspn50-{}stage_8xb32-210e_coco-256x192.py'
+DEFAULT_CONFIG = 'mspn/mspn50-{}stage_8xb32-210e_coco-256x192.py'
 
 
 class ConversionError(ValueError):
@@ -167,8 +167,8 @@ def convert(src: Path,
     except ValueError as err:
         raise ConversionError(f'{src}: {err}') from None
 
-    config = config or str(REPO_ROOT /
-                           DEFAULT_CONFIG.format(settings['num_stages']))
+    config = config or str(
+        config_path(DEFAULT_CONFIG.format(settings['num_stages'])))
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

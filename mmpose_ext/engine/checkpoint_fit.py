@@ -21,6 +21,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from ..package_files import PackageFilesNotFound, configs_dir, find_configs
+
 __all__ = [
     'CheckpointFit', 'CheckpointMismatchError', 'build_meta_model',
     'check_checkpoint', 'load_fitting_weights', 'suggest_configs'
@@ -192,7 +194,8 @@ def suggest_configs(checkpoint: Mapping,
         checkpoint (Mapping): The loaded checkpoint (``state_dict`` and
             ``meta``, or a bare state dict).
         config_dirs (Sequence[Path], optional): Where to look. Defaults to
-            the package's ``configs/``.
+            the package's ``configs/``, installed or in the checkout
+            (:mod:`mmpose_ext.package_files`).
         scan (bool): Build the models of the configs when the recorded
             name gives nothing. Defaults to ``True``.
 
@@ -200,9 +203,11 @@ def suggest_configs(checkpoint: Mapping,
         list[str]: paths of the configs, possibly empty.
     """
     if config_dirs is None:
-        config_dirs = [Path(__file__).resolve().parents[2] / 'configs']
-    files = sorted(p for d in config_dirs for p in Path(d).rglob('*.py')
-                   if '_base_' not in p.parts)
+        try:
+            config_dirs = [configs_dir()]
+        except PackageFilesNotFound:
+            return []
+    files = [p for d in config_dirs for p in find_configs(Path(d))]
     name = _config_name(checkpoint.get('meta', {}))
     named = [str(p) for p in files if p.stem == name]
     if named or not scan:

@@ -2,14 +2,15 @@
 import pytest
 from mmengine.config import Config
 
-from mmpose_ext.analysis import REPO_ROOT, config_input_size, describe_model
+from mmpose_ext.analysis import config_input_size, describe_model
+from mmpose_ext.package_files import config_path
 
 
 def test_input_size_lookup():
-    cfg = Config.fromfile(REPO_ROOT / 'configs/mca_hourglass_coco.py')
+    cfg = Config.fromfile(config_path('mca_hourglass/mca_hourglass_coco.py'))
     assert config_input_size(cfg) == (256, 256)
     cfg = Config.fromfile(
-        REPO_ROOT / 'configs/mspn/mspn50-2stage_8xb32-210e_coco-256x192.py')
+        config_path('mspn/mspn50-2stage_8xb32-210e_coco-256x192.py'))
     assert config_input_size(cfg) == (192, 256)
     assert describe_model(cfg.model) == (
         'CrossStageMSPN-50 (2 stages) + MultiStageHeatmapHead')

@@ -95,8 +95,8 @@ def interpolate(x: Tensor,
     the CPU (the scatter-add was measured slow on the CPU only, and ATen's
     CUDA bilinear backward raises under ``randomness.deterministic=True``)
     and under autocast (whose casting rules the custom operators do not
-    repeat), this is ``F.interpolate`` itself. The compiled path with gradients supports
-    one backward pass (no double backward).
+    repeat), this is ``F.interpolate`` itself. The compiled path with
+    gradients supports one backward pass (no double backward).
 
     Args:
         x (Tensor): Features ``[B, C, H, W]``.

@@ -1,0 +1,6 @@
+# The headline config's short path (`tools/train.py
+# configs/mca_hourglass_mpii.py`);
+# the config itself is mca_hourglass/mca_hourglass_mpii.py, which other
+# configs and `mmpose_ext::mca_hourglass/mca_hourglass_mpii.py` bases name
+# (MMEngine's config scopes need a folder).
+_base_ = ['mca_hourglass/mca_hourglass_mpii.py']

@@ -1,0 +1,79 @@
+"""Other libraries' internals that the package relies on, in one place.
+
+Each entry names the version it was verified on; the tests
+(``tests/test_private_state.py``) fail when that behaviour is gone.
+
+* ``mmengine.config.utils.MODULE2PACKAGE`` (MMEngine 0.10.7): the table of
+  config scopes MMEngine resolves (``mmpose::...``). It has no public
+  registration; :func:`register_mmengine_config_scope` adds an entry.
+
+:func:`check_mmengine_version` refuses an MMEngine outside the verified
+range at ``import mmpose_ext``.
+"""
+import os
+import warnings
+
+__all__ = [
+    'MMENGINE_VERIFIED', 'check_mmengine_version',
+    'register_mmengine_config_scope'
+]
+
+#: MMEngine versions whose internals the package is verified on
+#: (``>= first``, ``< end``), the range ``setup.py`` declares.
+MMENGINE_VERIFIED = ('0.10.7', '0.11.0')
+#: Set to 1 to import the package on another MMEngine anyway (a warning).
+ALLOW_ENV = 'MMPOSE_EXT_ALLOW_UNVERIFIED_MMENGINE'
+
+
+def _version_tuple(version: str) -> tuple:
+    parts = []
+    for piece in version.split('+')[0].split('.')[:3]:
+        digits = ''.join(c for c in piece if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def check_mmengine_version(version: str = None) -> None:
+    """Refuse an MMEngine whose internals the package was not verified on.
+
+    Args:
+        version (str, optional): Defaults to the installed MMEngine's.
+
+    Raises:
+        ImportError: naming the version and the verified range, unless the
+            environment variable ``MMPOSE_EXT_ALLOW_UNVERIFIED_MMENGINE=1``
+            is set (then a warning).
+    """
+    if version is None:
+        import mmengine
+        version = mmengine.__version__
+    low, end = MMENGINE_VERIFIED
+    if _version_tuple(low) <= _version_tuple(version) < _version_tuple(end):
+        return
+    message = (f'mmpose_ext is verified on MMEngine >={low},<{end} (it uses '
+               f'MMEngine internals listed in mmpose_ext/private_state.py); '
+               f'this environment has MMEngine {version}. Install '
+               f'mmengine=={low}, or set {ALLOW_ENV}=1 to try anyway.')
+    if os.environ.get(ALLOW_ENV) == '1':
+        warnings.warn(message)
+        return
+    raise ImportError(message)
+
+
+def register_mmengine_config_scope(scope: str, module: str) -> None:
+    """Let MMEngine's ``Config`` resolve ``<scope>::<path>`` (0.10.7).
+
+    MMEngine maps the scope to a distribution name through
+    ``MODULE2PACKAGE`` and finds the package folder with ``pkg_resources``,
+    which for an editable install names ``site-packages``, not the
+    checkout. Mapping the scope to a *module* that is not a distribution
+    makes MMEngine fall back to ``importlib.util.find_spec``, whose
+    ``origin`` is inside the real package folder in every kind of install;
+    MMEngine then reads ``<that folder>/.mim/configs/<path>``.
+
+    Args:
+        scope (str): The scope, e.g. ``'mmpose_ext'``.
+        module (str): A module directly inside the package folder.
+    """
+    from mmengine.config import utils
+    utils.MODULE2PACKAGE.setdefault(scope, module)
