@@ -1,27 +1,13 @@
 """A pose estimator's ``tensor``-mode forward as a one-argument module, for
 the FLOP counter (:mod:`.complexity`) and the ONNX exporter
 (:mod:`.onnx_export`)."""
-from typing import Any, List
+from typing import Any
 
 from torch import Tensor, nn
 
+from ..models.utils import flatten_outputs
+
 __all__ = ['TensorForward', 'flatten_outputs']
-
-
-def flatten_outputs(outputs: Any) -> List[Tensor]:
-    """The tensors of a (nested) list or tuple of outputs, depth first.
-
-    Args:
-        outputs (Tensor | Sequence): A head's forward output, e.g. a
-            ``[B, K, H, W]`` tensor or one list of tensors per stage.
-
-    Returns:
-        list[Tensor]: The tensors in order, e.g. stage 0's units, then
-        stage 1's.
-    """
-    if isinstance(outputs, Tensor):
-        return [outputs]
-    return [t for item in outputs for t in flatten_outputs(item)]
 
 
 class TensorForward(nn.Module):

@@ -17,7 +17,10 @@ what was expected:
 * :func:`check_keypoint_count` - ``model.head.out_channels`` equals the
   dataset's ``num_keypoints`` (``ValueError``);
 * :func:`check_target_layout` - a ``MultiLevelHeatmap`` target encoder
-  packs its levels the way the head reads them (``ValueError``).
+  packs its levels the way the head reads them (``ValueError``);
+* :func:`~mmpose_ext.engine.size_check.check_sizes` - the crops, the
+  codecs and the model's output agree on the input and heatmap sizes
+  (:class:`~mmpose_ext.engine.size_check.SizeMismatchError`).
 
 A data set whose annotation file lists no instances is only found when it
 is built: :func:`explain_empty_dataset` turns MMEngine's ``need at least one
@@ -32,6 +35,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
+
+from ..engine.size_check import check_sizes
 
 __all__ = [
     'UnknownComponentError', 'check_component_types', 'check_config',
@@ -450,4 +455,5 @@ def check_config(cfg: Config, splits: Sequence[str] = SPLITS) -> None:
     check_component_types(cfg)
     check_keypoint_count(cfg, splits)
     check_target_layout(cfg, splits)
+    check_sizes(cfg, splits)
     check_data_paths(cfg, splits)

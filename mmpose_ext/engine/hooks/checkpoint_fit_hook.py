@@ -1,4 +1,5 @@
-"""Refuse a checkpoint that does not fit the model, in any runner.
+"""Refuse a checkpoint that does not fit the model, or codecs that do not
+fit the model and the crops, in any runner.
 
 MMEngine's runner loads ``load_from`` (``tools/test.py CONFIG CHECKPOINT``
 sets it) and resumed checkpoints leniently: missing weights keep their
@@ -8,12 +9,16 @@ warning, so the wrong checkpoint silently scores a random model.
 (``after_load_checkpoint``), MMPose's stock ``tools/test.py`` and
 ``tools/train.py`` included, and raises
 :class:`~mmpose_ext.engine.checkpoint_fit.CheckpointMismatchError`.
+Before training and testing it also checks the config's input and heatmap
+sizes (:func:`~mmpose_ext.engine.size_check.check_sizes`): a decoder whose
+sizes disagree with the crops or the model scores AP 0 without an error.
 """
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
 from ..checkpoint_fit import check_checkpoint
+from ..size_check import check_sizes
 
 __all__ = ['CheckpointFitHook']
 
@@ -34,6 +39,11 @@ class CheckpointFitHook(Hook):
     a deliberate partial load (another head, another keypoint count) sets
     ``allow_partial``.
 
+    Before the training and the test loop it raises
+    :class:`~mmpose_ext.engine.size_check.SizeMismatchError` when the
+    config's crops, codecs and model output disagree on their sizes, so
+    MMPose's stock tools stop too.
+
     Args:
         allow_partial (bool): Only log a partial fit, as MMEngine does.
             Defaults to ``False``; ``--allow-partial`` of the package's
@@ -47,6 +57,14 @@ class CheckpointFitHook(Hook):
             raise TypeError(
                 f'allow_partial must be a bool, got {allow_partial!r}')
         self.allow_partial = allow_partial
+
+    def before_train(self, runner) -> None:
+        """Check the sizes of the training and validation data."""
+        check_sizes(runner.cfg, ('train', 'val'))
+
+    def before_test(self, runner) -> None:
+        """Check the sizes of the test data."""
+        check_sizes(runner.cfg, ('test', ))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check the checkpoint the runner has just loaded.

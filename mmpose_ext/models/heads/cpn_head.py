@@ -417,9 +417,15 @@ class CPNHead(BaseHead):
             list[InstanceData] | tuple: Keypoints ``[N, K, 2]`` and scores
             ``[N, K]`` per sample, and the heatmaps ``[K, H, W]`` when
             ``output_heatmaps`` is set.
+
+        Raises:
+            ValueError: if the heatmaps are not the decoder's
+                ``heatmap_size`` (the keypoints would be scaled by the
+                wrong ratio).
         """
-        return predict_final_heatmaps(self._final_heatmaps, self.decode,
-                                      feats, batch_data_samples, test_cfg)
+        return predict_final_heatmaps(
+            self._final_heatmaps, self.decode, feats, batch_data_samples,
+            test_cfg, getattr(self.decoder, 'heatmap_size', None))
 
     def target_levels(self, num_levels: int) -> Tuple[List[int], int]:
         """Target level of each GlobalNet output and of the RefineNet.

@@ -85,7 +85,8 @@ def predict_final_heatmaps(final_heatmaps: Callable[[Features], Tensor],
                            decode: Callable[[Tensor], list],
                            feats: Features,
                            batch_data_samples: OptSampleList,
-                           test_cfg: Optional[ConfigType]):
+                           test_cfg: Optional[ConfigType],
+                           heatmap_size: Optional[Tuple[int, int]] = None):
     """Decode keypoints from a head's final heatmaps, with flip test.
 
     Args:
@@ -99,10 +100,16 @@ def predict_final_heatmaps(final_heatmaps: Callable[[Features], Tensor],
         test_cfg (dict, optional): ``flip_test``, ``flip_mode``,
             ``shift_heatmap`` and ``output_heatmaps`` as in MMPose's
             ``HeatmapHead``; ``None`` for none of them.
+        heatmap_size (tuple, optional): The decoder's ``(w, h)``: heatmaps
+            of another size are refused (the decoder would scale the
+            keypoints by the wrong ratio). Defaults to ``None``.
 
     Returns:
         list[InstanceData] | tuple: The predictions, and the heatmaps as
         ``PixelData`` when ``output_heatmaps`` is set.
+
+    Raises:
+        ValueError: if the heatmaps are not ``heatmap_size``.
     """
     test_cfg = test_cfg or {}
     if test_cfg.get('flip_test', False):
@@ -115,6 +122,15 @@ def predict_final_heatmaps(final_heatmaps: Callable[[Features], Tensor],
         heatmaps = (final_heatmaps(_feats) + heatmaps_flip) * 0.5
     else:
         heatmaps = final_heatmaps(feats)
+    expected = heatmap_size
+    if expected is not None and tuple(heatmaps.shape[-2:]) != (
+            expected[1], expected[0]):
+        raise ValueError(
+            f'the head outputs {heatmaps.shape[-1]}x{heatmaps.shape[-2]} '
+            f'(w x h) heatmaps but its decoder\'s heatmap_size is '
+            f'{tuple(expected)}: the decoded keypoints would be scaled by '
+            f'the wrong ratio. Set the decoder\'s heatmap_size to '
+            f'({heatmaps.shape[-1]}, {heatmaps.shape[-2]}).')
     preds = decode(heatmaps)
     if test_cfg.get('output_heatmaps', False):
         return preds, [PixelData(heatmaps=hm) for hm in heatmaps.detach()]

@@ -1,3 +1,4 @@
+from .flatten_outputs import flatten_outputs
 from .interpolate import interpolate
 
-__all__ = ['interpolate']
+__all__ = ['flatten_outputs', 'interpolate']

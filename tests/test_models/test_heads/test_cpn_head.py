@@ -382,3 +382,14 @@ def test_compute_acc_false_skips_the_host_copy(topdown_batch, monkeypatch):
         refined.detach().numpy(), targets[:, 3].numpy(),
         weights[:, 3].numpy() > 0)
     assert losses['acc_pose'].item() == pytest.approx(expected)
+
+
+def test_predict_refuses_heatmaps_of_another_size(topdown_batch):
+    """A decoder whose heatmap_size is not the output's would scale the
+    keypoints by the wrong ratio (AP 0 in MMPose's stock tools)."""
+    batch = topdown_batch(None)
+    head = build_head(decoder=dict(CODEC, heatmap_size=(16, 16))).eval()
+    with pytest.raises(ValueError, match=r"outputs 12x16 \(w x h\) heatmaps "
+                       r"but its decoder's heatmap_size is \(16, 16\)"):
+        with torch.no_grad():
+            head.predict(level_feats(), batch['data_samples'], {})

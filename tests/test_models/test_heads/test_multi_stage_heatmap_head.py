@@ -237,3 +237,13 @@ def test_compute_acc_false_skips_the_host_copy(topdown_batch, monkeypatch):
         head(feats)[-1][-1].detach().numpy(), targets[:, 0].numpy(),
         weights[:, 0].numpy() > 0)
     assert losses['acc_pose'].item() == pytest.approx(expected)
+
+
+def test_predict_refuses_heatmaps_of_another_size(topdown_batch):
+    """A decoder whose heatmap_size is not the output's would scale the
+    keypoints by the wrong ratio (AP 0 in MMPose's stock tools)."""
+    batch = topdown_batch(None)
+    head = build_head(decoder=dict(MSRA, heatmap_size=(12, 12)))
+    with pytest.raises(ValueError, match=r"outputs 12x16 \(w x h\) heatmaps "
+                       r"but its decoder's heatmap_size is \(12, 12\)"):
+        head.predict(stage_feats(1), batch['data_samples'], {})
