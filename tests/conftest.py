@@ -2,6 +2,7 @@
 batches packed by MMPose's own top-down pipeline, and training a config's
 model on one such batch."""
 import contextlib
+import os
 from typing import Iterator, List, Optional
 
 import pytest
@@ -15,6 +16,10 @@ from mmpose_ext.datasets.synthetic_coco import main as make_synthetic_coco
 from mmpose_ext.testing import make_topdown_batch
 
 init_default_scope('mmpose')
+# The bfloat16 path is tested on every CPU, with or without native bfloat16
+# (whose fallback to float32 is tested with the variable unset); tool
+# subprocesses inherit it.
+os.environ['MMPOSE_EXT_CPU_BF16'] = '1'
 
 
 @contextlib.contextmanager

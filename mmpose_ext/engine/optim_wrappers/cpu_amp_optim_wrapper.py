@@ -17,7 +17,10 @@ loss scaling is needed. :class:`~.CpuAmpOptimWrapperConstructor` builds it
 wherever a config or ``tools/train.py --amp`` asks for ``AmpOptimWrapper``
 on a machine without a GPU.
 """
+import functools
 import logging
+import os
+import platform
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, MutableMapping, Optional, Union
 
@@ -28,7 +31,34 @@ from mmengine.optim import OptimWrapper
 from mmpose.registry import OPTIM_WRAPPERS
 from torch import nn
 
-__all__ = ['CpuAmpOptimWrapper']
+__all__ = ['FORCE_ENV', 'CpuAmpOptimWrapper', 'native_bfloat16']
+
+#: Set to 1 to autocast on any CPU (as ``native_only=False`` everywhere).
+FORCE_ENV = 'MMPOSE_EXT_CPU_BF16'
+#: CPU feature flags (``/proc/cpuinfo``) of native bfloat16 arithmetic:
+#: x86 AVX-512 BF16 / AMX, Arm's BF16 extension.
+BFLOAT16_FLAGS = ('avx512_bf16', 'amx_bf16', 'bf16')
+
+
+@functools.lru_cache(maxsize=None)
+def native_bfloat16(cpuinfo: str = '/proc/cpuinfo') -> bool:
+    """Whether this CPU has native bfloat16 instructions.
+
+    Without them (most x86 CPUs before Intel's Cooper Lake / Sapphire
+    Rapids and AMD's Zen 4) PyTorch emulates bfloat16 and mixed precision
+    is slower than float32. Read from the feature flags of ``cpuinfo``
+    (Linux); ``False`` where they cannot be read.
+    """
+    try:
+        with open(cpuinfo) as f:
+            text = f.read()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        key, _, value = line.partition(':')
+        if key.strip() in ('flags', 'Features'):
+            return bool(set(value.split()) & set(BFLOAT16_FLAGS))
+    return False
 
 
 def _to_float32(data: Any) -> Any:
@@ -121,6 +151,12 @@ class CpuAmpOptimWrapper(OptimWrapper):
             Defaults to ``'bfloat16'``.
         use_fsdp (bool): Must be ``False`` (FSDP needs GPUs). Defaults to
             ``False``.
+        native_only (bool): Train in float32, with one warning, on a CPU
+            without native bfloat16 instructions
+            (:func:`native_bfloat16`), where emulated bfloat16 is slower
+            than float32. ``False`` (or the environment variable
+            ``MMPOSE_EXT_CPU_BF16=1``) autocasts anyway. Defaults to
+            ``True``.
         **kwargs: The arguments of ``OptimWrapper`` (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
     """
@@ -129,6 +165,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
                  loss_scale: Union[float, str, dict] = 'dynamic',
                  dtype: Optional[Union[str, torch.dtype]] = 'bfloat16',
                  use_fsdp: bool = False,
+                 native_only: bool = True,
                  **kwargs):
         if use_fsdp:
             raise ValueError('CpuAmpOptimWrapper: use_fsdp=True needs GPUs.')
@@ -144,9 +181,20 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 "CpuAmpOptimWrapper: autocast dtype 'float16' replaced by "
                 "'bfloat16', which needs no loss scaling.",
                 logger='current', level=logging.WARNING)
-        self.cast_dtype = torch.bfloat16
+        self.cast_dtype: Optional[torch.dtype] = torch.bfloat16
         # the autocast forward of each backbone / neck, made once
         self._autocast_forwards: MutableMapping = {}
+        if (native_only and os.environ.get(FORCE_ENV) != '1'
+                and not native_bfloat16()):
+            self.cast_dtype = None
+            print_log(
+                f'CpuAmpOptimWrapper: this CPU ({platform.machine()}) has no '
+                f'native bfloat16 instructions (none of the flags '
+                f'{", ".join(BFLOAT16_FLAGS)}), where bfloat16 is emulated '
+                'and slower than float32: training in float32. Set '
+                'optim_wrapper.native_only=False to autocast anyway.',
+                logger='current', level=logging.WARNING)
+            return
         print_log('Mixed precision on the CPU: bfloat16 autocast of the '
                   'backbone and neck, head and loss in float32, no loss '
                   'scaling (CpuAmpOptimWrapper).', logger='current')
@@ -162,6 +210,10 @@ class CpuAmpOptimWrapper(OptimWrapper):
     def optim_context(self, model: nn.Module) -> Iterator[None]:
         """Gradient accumulation as ``OptimWrapper``, plus bfloat16
         autocast of the backbone and neck."""
+        if self.cast_dtype is None:  # no native bfloat16: float32
+            with super().optim_context(model):
+                yield
+            return
         with super().optim_context(model), _autocast_feature_extractor(
                 model, self.cast_dtype, self._autocast_forwards):
             yield

@@ -120,3 +120,46 @@ def test_bfloat16_training_steps_are_finite(family, topdown_batch,
     for param in model.parameters():
         assert param.dtype == torch.float32
         assert param.grad is None or torch.isfinite(param.grad).all()
+
+
+def test_native_bfloat16_from_cpu_flags(tmp_path):
+    from mmpose_ext.engine.optim_wrappers import cpu_amp_optim_wrapper as m
+    cases = {
+        'flags\t\t: fpu sse avx2 avx512f avx512_bf16\n': True,
+        'flags\t\t: fpu amx_bf16 amx_tile\n': True,
+        'flags\t\t: fpu sse avx2 fma\n': False,  # emulated bfloat16
+        'Features\t: fp asimd bf16 i8mm\n': True,  # Arm
+        'Features\t: fp asimd\n': False,
+        'processor\t: 0\n': False,
+    }
+    for i, (text, native) in enumerate(cases.items()):
+        path = tmp_path / f'cpuinfo{i}'
+        path.write_text('processor\t: 0\n' + text)
+        assert m.native_bfloat16(str(path)) is native, text
+    assert m.native_bfloat16(str(tmp_path / 'missing')) is False
+
+
+def test_falls_back_to_float32_without_native_bfloat16(monkeypatch,
+                                                      caplog):
+    """Simulated: on a CPU without native bfloat16 the wrapper trains in
+    float32 (the model's forward is not autocast), with one warning naming
+    the reason; ``native_only=False`` autocasts anyway."""
+    from mmpose_ext.engine.optim_wrappers import cpu_amp_optim_wrapper as m
+    monkeypatch.delenv(m.FORCE_ENV, raising=False)
+    monkeypatch.setattr(m, 'native_bfloat16', lambda: False)
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_instance('bf16-fallback')
+    with caplog.at_level('WARNING'):
+        logger.propagate = True
+        wrapper = CpuAmpOptimWrapper(optimizer=optimizer)
+    assert wrapper.cast_dtype is None
+    with wrapper.optim_context(model):
+        assert model(torch.randn(3, 4)).dtype == torch.float32
+    forced = CpuAmpOptimWrapper(optimizer=optimizer, native_only=False)
+    with forced.optim_context(model):
+        assert model(torch.randn(3, 4)).dtype == torch.bfloat16
+    monkeypatch.setenv(m.FORCE_ENV, '1')
+    assert CpuAmpOptimWrapper(optimizer=optimizer).cast_dtype == (
+        torch.bfloat16)
