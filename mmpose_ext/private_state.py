@@ -7,6 +7,14 @@ Each entry names the version it was verified on; the tests
   config scopes MMEngine resolves (``mmpose::...``). It has no public
   registration; :func:`register_mmengine_config_scope` adds an entry.
 
+Process-wide changes made by ``import mmpose_ext`` (public APIs, listed
+here so that none is a surprise):
+
+* an ``os.register_at_fork`` handler that makes forked children die with
+  their parent (:mod:`mmpose_ext.engine.worker_lifetime`);
+* ``torch.serialization.add_safe_globals`` for what MMEngine checkpoints
+  pickle (:mod:`mmpose_ext.engine.checkpoint_allowlist`).
+
 :func:`check_mmengine_version` refuses an MMEngine outside the verified
 range at ``import mmpose_ext``.
 """

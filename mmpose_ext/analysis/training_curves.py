@@ -2,17 +2,36 @@
 
 ``python tools/analysis/plot_training.py WORK_DIR [--out PNG]`` reads the
 newest ``WORK_DIR/<timestamp>/vis_data/scalars.json`` that MMEngine's
-``LocalVisBackend`` wrote and saves a two-panel PNG.
+``LocalVisBackend`` wrote, saves a two-panel PNG and prints the run's
+:func:`peak_over_best` (how close it came to the divergence stop of
+``NonFiniteLossHook``; with ``default_hooks.logger.interval=1`` the logged
+losses are the per-iteration ones the hook sees).
 """
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 # the object-oriented API: no pyplot state, no GUI backend to select
 from matplotlib.figure import Figure
 
-__all__ = ['main', 'parse_args', 'plot_curves', 'read_scalars']
+__all__ = [
+    'main', 'parse_args', 'peak_over_best', 'plot_curves', 'read_scalars'
+]
+
+
+def peak_over_best(losses: Sequence[float], window: int = 20) -> float:
+    """The largest ratio of the mean of ``window`` consecutive losses to
+    the lowest such mean before it (inclusive), as ``NonFiniteLossHook``
+    compares them; ``nan`` for fewer than ``window`` losses."""
+    best, ratios = math.inf, []
+    for end in range(window, len(losses) + 1):
+        mean = sum(losses[end - window:end]) / window
+        best = min(best, mean)
+        if best > 0:
+            ratios.append(mean / best)
+    return max(ratios, default=math.nan)
 
 
 def read_scalars(work_dir: Path) -> Tuple[Dict[str, List], Dict[str, List]]:
@@ -77,4 +96,6 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
     out = args.out or args.work_dir / 'curves.png'
     plot_curves(train, val, out)
     print(f'saved {out}')
+    print(f'peak of the 20-iteration mean loss over its best: '
+          f'{peak_over_best(train["loss"]):.3g} (logged losses)')
     return out

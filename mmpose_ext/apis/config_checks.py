@@ -28,6 +28,7 @@ array to concatenate`` into an error naming the file.
 """
 import contextlib
 import difflib
+import json
 import os
 import os.path as osp
 from copy import deepcopy
@@ -167,13 +168,22 @@ def _empty_dataset_message(name: str, ann_file: Any) -> str:
             'and the data_mode/filter settings.')
 
 
+def _ann_file(dataset: dict) -> Any:
+    ann_file = dataset.get('ann_file')
+    if dataset.get('data_root') and ann_file and not osp.isabs(ann_file):
+        ann_file = osp.join(dataset['data_root'], ann_file)
+    return ann_file
+
+
 @contextlib.contextmanager
 def explain_empty_dataset(dataloader_cfg: Any) -> Iterator[None]:
-    """Name the annotation file when building an empty dataset fails.
+    """Name the annotation file when building a dataset fails on it.
 
     MMEngine serializes a dataset's annotations with ``np.concatenate``,
     which fails on an empty list with ``ValueError: need at least one
-    array to concatenate``.
+    array to concatenate``; a truncated or malformed JSON file fails in
+    ``json.load`` with ``JSONDecodeError: Unterminated string ... (char
+    4999)``. Both become errors naming the file.
 
     Args:
         dataloader_cfg (dict | DataLoader): What ``build_dataloader`` got.
@@ -183,16 +193,20 @@ def explain_empty_dataset(dataloader_cfg: Any) -> Iterator[None]:
     except ValueError as err:
         dataset = dataloader_cfg.get('dataset') if isinstance(
             dataloader_cfg, dict) else None
-        if 'need at least one array to concatenate' not in str(
-                err) or not isinstance(dataset, dict):
+        if not isinstance(dataset, dict):
             raise
-        ann_file = dataset.get('ann_file')
-        if dataset.get('data_root') and ann_file and not osp.isabs(ann_file):
-            ann_file = osp.join(dataset['data_root'], ann_file)
+        if isinstance(err, json.JSONDecodeError):
+            raise ValueError(
+                f'annotation file {_ann_file(dataset)} of '
+                f'{dataset.get("type")} is not valid JSON ({err.msg} at '
+                f'line {err.lineno}, column {err.colno}): a truncated '
+                'download or copy? A COCO-format keypoint file was '
+                'expected.') from err
+        if 'need at least one array to concatenate' not in str(err):
+            raise
         raise ValueError(
             _empty_dataset_message(str(dataset.get('type')),
-                                   ann_file)) from err
-
+                                   _ann_file(dataset))) from err
 
 
 def _dataset_leaves(node: Any, key: str) -> Iterator[Tuple[str, dict]]:

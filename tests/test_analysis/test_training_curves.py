@@ -1,5 +1,6 @@
 """mmpose_ext.analysis.training_curves: loss and AP of an MMEngine run."""
 import json
+import math
 import os
 
 import cv2
@@ -38,3 +39,22 @@ def test_reads_the_newest_run_and_plots(tmp_path, capsys):
 def test_no_run_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='no \\*/vis_data'):
         training_curves.read_scalars(tmp_path)
+
+
+def test_peak_over_best_is_what_the_divergence_stop_compares():
+    """Independently: the hook stops a run exactly when this ratio of the
+    run's losses exceeds its factor."""
+    import torch
+
+    from mmpose_ext.engine.hooks import NonFiniteLossHook
+
+    from ..test_engine.test_hooks.test_non_finite_loss_hook import feed
+    assert math.isnan(training_curves.peak_over_best([1.] * 19))
+    assert training_curves.peak_over_best([2.] * 20 + [1.] * 20) == 1.
+    gen = torch.Generator().manual_seed(1)
+    for factor in (2., 3., 5.):
+        losses = (torch.rand(120, generator=gen) * 4 + 0.1).tolist()
+        losses[60:70] = [40.] * 10
+        peak = training_curves.peak_over_best(losses)
+        stopped = feed(NonFiniteLossHook(divergence_factor=factor), losses)
+        assert (stopped is not None) == (peak > factor), (factor, peak)

@@ -133,3 +133,19 @@ def test_dataset_without_samples_fails_early(synthetic_coco, tmp_path):
     # MMEngine alone: "need at least one array to concatenate"
     with pytest.raises(ValueError, match='no_people.json.*no samples'):
         PreflightRunner.build_dataloader(loader)
+
+
+def test_truncated_annotation_file_is_named(synthetic_coco, tmp_path):
+    text = (synthetic_coco / 'annotations/person_keypoints_val.json'
+            ).read_text()
+    ann_file = tmp_path / 'truncated.json'
+    ann_file.write_text(text[:len(text) // 2])
+    loader = dict(batch_size=1, sampler=dict(type='DefaultSampler'),
+                  dataset=dict(
+                      type='CocoDataset', data_root=str(synthetic_coco),
+                      data_mode='topdown', ann_file=str(ann_file),
+                      data_prefix=dict(img='images/val/'), pipeline=[]))
+    with pytest.raises(ValueError, match=f'annotation file {ann_file} of '
+                       r'CocoDataset is not valid JSON \(.* at line 1, '
+                       'column'):
+        PreflightRunner.build_dataloader(loader)
