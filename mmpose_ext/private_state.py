@@ -7,6 +7,12 @@ Each entry names the version it was verified on; the tests
   config scopes MMEngine resolves (``mmpose::...``). It has no public
   registration; :func:`register_mmengine_config_scope` adds an entry.
 
+* MMEngine's ``IterBasedTrainLoop.dataloader_iterator`` and its
+  ``_iterator``, ``InfiniteSampler._indices_of_rank`` (0.10.7) and
+  ``torch.utils.data.DataLoader._iterator`` (torch 2.14):
+  :func:`restart_iteration_loop_workers` restarts the workers an
+  iteration-based loop forked before any hook ran.
+
 Process-wide changes made by ``import mmpose_ext`` (public APIs, listed
 here so that none is a surprise):
 
@@ -23,7 +29,7 @@ import warnings
 
 __all__ = [
     'MMENGINE_VERIFIED', 'check_mmengine_version',
-    'register_mmengine_config_scope'
+    'register_mmengine_config_scope', 'restart_iteration_loop_workers'
 ]
 
 #: MMEngine versions whose internals the package is verified on
@@ -85,3 +91,34 @@ def register_mmengine_config_scope(scope: str, module: str) -> None:
     """
     from mmengine.config import utils
     utils.MODULE2PACKAGE.setdefault(scope, module)
+
+
+
+def restart_iteration_loop_workers(loop) -> None:
+    """Restart the DataLoader workers of an ``IterBasedTrainLoop`` (MMEngine
+    0.10.7, torch 2.14) so that they fork from the dataset as it is now.
+
+    The loop starts iterating its loader when it is built
+    (``loop.dataloader_iterator``, whose ``_iterator`` is the torch
+    iterator with the workers); a ``persistent_workers`` loader also keeps
+    that iterator in its private ``_iterator``. Both are shut down, and
+    MMEngine's ``InfiniteSampler`` gets a fresh index generator (its
+    ``indices``, from the private ``_indices_of_rank``): the old iterator's
+    generator is closed when it is collected, which would end the new
+    one. Nothing was consumed yet, so the indices are those of a run that
+    was never restarted.
+
+    Args:
+        loop (IterBasedTrainLoop): The built loop, before it runs.
+    """
+    started = loop.dataloader_iterator
+    loader = loop.dataloader
+    workers = getattr(started, '_iterator', None)
+    if hasattr(workers, '_shutdown_workers'):
+        workers._shutdown_workers()
+    if getattr(loader, '_iterator', None) is not None:
+        loader._iterator = None
+    sampler = getattr(loader, 'sampler', None)
+    if hasattr(sampler, '_indices_of_rank'):
+        sampler.indices = sampler._indices_of_rank()
+    loop.dataloader_iterator = type(started)(loader)

@@ -20,8 +20,9 @@ loading transforms of the run's datasets in :class:`GuardedImageLoading`
 The hook wraps a dataset before its loop iterates it (``before_train``,
 ``before_val``, ``before_test``), so the wrapped pipeline reaches the
 dataloader workers. MMEngine's iteration-based training loop starts its
-workers when it is built, before ``before_train``: its workers keep
-MMPose's unguarded ``LoadImage`` unless ``num_workers=0``.
+workers when it is built, before ``before_train``, with the unguarded
+pipeline: the hook then restarts its iterator (the workers are shut down
+and forked again from the guarded dataset; nothing was consumed yet).
 """
 import logging
 import os.path as osp
@@ -31,6 +32,8 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
+
+from ...private_state import restart_iteration_loop_workers
 
 __all__ = [
     'GuardedImageLoading', 'UnreadableImageError', 'UnreadableImageHook',
@@ -152,7 +155,13 @@ class UnreadableImageHook(Hook):
         self.skip_in_training = bool(skip_in_training)
 
     def before_train(self, runner) -> None:
-        guard_dataset(runner.train_dataloader.dataset, self.skip_in_training)
+        loader = runner.train_dataloader
+        guard_dataset(loader.dataset, self.skip_in_training)
+        loop = runner.train_loop
+        if getattr(loop, 'dataloader_iterator', None) is not None and (
+                loader.num_workers > 0):
+            # IterBasedTrainLoop forked its workers when it was built
+            restart_iteration_loop_workers(loop)
 
     def before_val(self, runner) -> None:
         guard_dataset(runner.val_dataloader.dataset, self.skip_in_training)

@@ -42,8 +42,9 @@ def smoke():
     dataset = SimpleNamespace(
         test_mode=False, pipeline=SimpleNamespace(transforms=[
             _load_image()]))
-    runner = SimpleNamespace(train_dataloader=SimpleNamespace(
-        dataset=dataset))
+    runner = SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=dataset, num_workers=0),
+        train_loop=SimpleNamespace())
     hook.before_train(runner)
     assert isinstance(dataset.pipeline.transforms[0], GuardedImageLoading)
     assert dataset.pipeline.transforms[0].skip
@@ -117,9 +118,45 @@ def test_skip_in_training_false_makes_training_images_fatal(damaged_coco):
     root, bad, _ = damaged_coco
     dataset = _dataset(root, 'train', test_mode=False)
     hook = UnreadableImageHook(skip_in_training=False)
-    hook.before_train(SimpleNamespace(train_dataloader=SimpleNamespace(
-        dataset=dataset)))
+    hook.before_train(SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=dataset, num_workers=0),
+        train_loop=SimpleNamespace()))
     index = next(i for i in range(len(dataset))
                  if dataset.get_data_info(i)['img_path'] == str(bad))
     with pytest.raises(UnreadableImageError, match='cannot be decoded'):
         dataset[index]
+
+
+def test_iteration_based_training_with_workers_skips(damaged_coco,
+                                                     synthetic_coco,
+                                                     tmp_path):
+    """MMEngine's IterBasedTrainLoop forks its workers before any hook
+    runs; the hook restarts them with the guarded pipeline, so a training
+    through tools/train.py with two workers skips the truncated image."""
+    import subprocess
+    import sys
+
+    from ...test_apis.tool_runs import RES18, ROOT, TINY, data_options
+    root, bad, bad_val = damaged_coco
+    # the validation at the end of training reads every val image
+    shutil.copy(synthetic_coco / bad_val.relative_to(root), bad_val)
+    config = tmp_path / 'iter_based.py'
+    config.write_text(
+        f"_base_ = [{str(ROOT / RES18)!r}]\n"
+        "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+        "max_iters=6, val_interval=100)\n"
+        "param_scheduler = []\n"
+        "log_processor = dict(by_epoch=False)\n"
+        "default_hooks = dict(checkpoint=dict(by_epoch=False, "
+        "interval=100))\n"
+        "train_dataloader = dict(sampler=dict(type='InfiniteSampler'))\n")
+    options = [o.replace('num_workers=0', 'num_workers=2')
+               for o in data_options(root, batch_size=16)]
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', str(config), '--work-dir',
+         str(tmp_path / 'work'), '--cfg-options', *options, *TINY[RES18]],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert f'Skipping training image {bad}' in log
+    assert 'Iter(train) [6/6]' in log
