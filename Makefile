@@ -4,10 +4,24 @@ DATA := data/synthetic_coco
 DEMO_CONFIG ?= configs/synthetic/mca_hourglass_amp-lightaug_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
-.PHONY: install data demo claims lint test clean
+.PHONY: install wheelhouse data demo claims lint test clean
 
+# INSTALL_ARGS: e.g. --offline DIR, --cuda-ops, --plan (docs/installation.md)
 install:
-	bash tools/install.sh
+	bash tools/install.sh $(INSTALL_ARGS)
+
+# Everything `tools/install.sh --offline DIR` needs, for another machine's Python,
+# platform, PyTorch and numpy (defaults: the GPU target of docs/installation.md).
+WHEELHOUSE_PYTHON ?= 3.12
+WHEELHOUSE_PLATFORM ?= manylinux_2_28_x86_64
+WHEELHOUSE_TORCH ?= 2.11
+WHEELHOUSE_NUMPY ?= 2
+WHEELHOUSE ?= wheelhouse/py$(WHEELHOUSE_PYTHON)-torch$(WHEELHOUSE_TORCH)
+wheelhouse: install
+	rm -rf $(WHEELHOUSE)
+	$(PY) tools/wheelhouse.py -o $(WHEELHOUSE) --python-version $(WHEELHOUSE_PYTHON) \
+		--platform $(WHEELHOUSE_PLATFORM) --torch $(WHEELHOUSE_TORCH) \
+		--numpy $(WHEELHOUSE_NUMPY) $(WHEELHOUSE_ARGS)
 
 $(DATA)/annotations/person_keypoints_val.json:
 	$(PY) tools/make_synthetic_coco.py --out $(DATA)
