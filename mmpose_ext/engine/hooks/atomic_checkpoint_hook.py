@@ -23,13 +23,14 @@ import os
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
 
 from ..checkpoint_files import checkpoint_problem, find_resumable_checkpoint
+from ..fail_together import fail_together
 from ..fileio import AtomicLocalBackend, write_atomically
 from ..fileio.atomic_local_backend import TEMP_NAME
 
@@ -89,10 +90,15 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def before_run(self, runner) -> None:
-        """Point ``last_checkpoint`` at a complete checkpoint."""
+        """Point ``last_checkpoint`` at a complete checkpoint (rank 0; a
+        failure there stops every rank, :func:`~..fail_together`)."""
+        error = None
         if is_main_process():
-            self._repair_resume_record(runner)
-        barrier()
+            try:
+                self._repair_resume_record(runner)
+            except Exception as err:  # noqa: BLE001 - raised on all ranks
+                error = err
+        fail_together(error, 'repairing the resume record')
 
     def _repair_resume_record(self, runner) -> None:
         record = osp.join(runner.work_dir, 'last_checkpoint')

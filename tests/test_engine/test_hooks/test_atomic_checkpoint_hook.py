@@ -121,3 +121,17 @@ def test_checkpoints_are_written_through_the_atomic_backend(toy_runner,
     assert hook.backend_args == dict(backend='atomic_local')
     assert isinstance(hook.file_backend,
                       atomic_local_backend.AtomicLocalBackend)
+
+
+def test_rank0_failure_stops_every_rank(toy_runner, tmp_path):
+    """A resumed two-process run whose only checkpoint is truncated: rank 0
+    fails repairing the resume record, and rank 1, which waited for it,
+    stops with it instead of hanging."""
+    from ..toy_ddp import run_two_ranks
+    toy_runner(tmp_path, max_iters=2).train()
+    (tmp_path / 'iter_2.pth').write_bytes(b'')
+    outcomes = run_two_ranks(tmp_path, max_iters=4, resume=True)
+    assert outcomes[0].startswith('RuntimeError: '), outcomes
+    assert outcomes[1].startswith(
+        'RankFailedError: stopped because another rank failed while '
+        'repairing the resume record: rank 0: RuntimeError: '), outcomes

@@ -58,63 +58,15 @@ def test_stops_at_bad_loss_and_keeps_last_checkpoint(bad_value, toy_runner,
     assert all(torch.isfinite(w).all() for w in weights.values())
 
 
-def _ddp_rank(rank, world_size, port, work_dir, bad_rank, bad_at):
-    """One rank of a CPU (gloo) DDP toy training whose ``bad_rank`` gets a
-    NaN loss at iteration ``bad_at``; writes what ended it."""
-    import datetime
-    import os
-    from pathlib import Path
-
-    import torch.distributed as dist
-
-    from ..toy_runner import make_toy_runner
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE=str(world_size),
-                      LOCAL_RANK=str(rank))
-    dist.init_process_group('gloo', rank=rank, world_size=world_size,
-                            timeout=datetime.timedelta(seconds=60))
-    torch.set_num_threads(1)
-    work_dir = Path(work_dir)
-    model = ToyRegressor(bad_at=bad_at if rank == bad_rank else None)
-    runner = make_toy_runner(
-        work_dir, max_iters=6, interval=2, model=model, launcher='pytorch',
-        cfg=dict(model_wrapper_cfg=dict(type='MMDistributedDataParallel',
-                                        device_ids=None)))
-    try:
-        runner.train()
-        outcome = 'finished'
-    except Exception as err:  # noqa: BLE001 - reported to the test
-        outcome = f'{type(err).__name__}: {err}'
-    (work_dir / f'rank{rank}.txt').write_text(outcome)
-    dist.destroy_process_group()
-
-
 def test_nan_on_one_rank_stops_every_rank_before_saving(tmp_path):
     """Two-process DDP (gloo): rank 1's loss turns NaN at iteration 4, a
     save point. Both ranks stop there with the package's error naming rank
     1, and rank 0, whose own loss was finite, saves nothing of that
     state (the averaged NaN gradient already reached its weights)."""
-    import socket
-    import time
-
-    import torch.multiprocessing as mp
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
-    context = mp.start_processes(
-        _ddp_rank, args=(2, port, str(tmp_path), 1, 4), nprocs=2,
-        join=False, start_method='spawn')
-    deadline = time.monotonic() + 240
-    try:
-        # join returns at every process's exit; False while one still runs
-        while not context.join(timeout=max(deadline - time.monotonic(), 0)):
-            assert time.monotonic() < deadline, 'a rank hangs'
-    except Exception:
-        for process in context.processes:
-            process.kill()
-        raise
-    for rank in (0, 1):
-        outcome = (tmp_path / f'rank{rank}.txt').read_text()
+    from ..toy_ddp import run_two_ranks
+    outcomes = run_two_ranks(tmp_path, bad_rank=1, bad_at=4, max_iters=6,
+                             interval=2)
+    for rank, outcome in outcomes.items():
         assert outcome.startswith('NonFiniteLossError: Non-finite loss at '
                                   'iteration 4'), (rank, outcome)
         assert 'rank 1: loss_b=nan' in outcome and 'rank 0' not in outcome
