@@ -15,6 +15,7 @@ sizes disagree with the crops or the model scores AP 0 without an error.
 """
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import find_latest_checkpoint
 from mmpose.registry import HOOKS
 
 from ..checkpoint_fit import check_checkpoint
@@ -75,8 +76,11 @@ class CheckpointFitHook(Hook):
         """
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        filename = runner.cfg.get('resume_from') or runner.cfg.get(
-            'load_from') or '(loaded by the runner)'
+        filename = runner.cfg.get('load_from')
+        if filename is None and runner.cfg.get('resume', False):
+            # what MMEngine 0.10's auto-resume loads (it sets no key)
+            filename = find_latest_checkpoint(runner.work_dir)
+        filename = filename or '(loaded by the runner)'
         check_checkpoint(model, checkpoint, str(filename),
                          allow_partial=self.allow_partial,
                          config=runner.cfg.filename, logger=runner.logger)

@@ -55,3 +55,19 @@ def test_allow_partial_must_be_a_bool():
 
 def smoke():
     assert CheckpointFitHook().allow_partial is False
+
+
+def test_auto_resume_error_names_the_file(toy_runner, tmp_path,
+                                          monkeypatch):
+    """``--resume`` without a file: MMEngine resumes from the work dir's
+    ``last_checkpoint`` and sets no config key naming it; the error names
+    that file."""
+    monkeypatch.setattr(checkpoint_fit, 'suggest_configs', lambda c: [])
+    toy_runner(tmp_path, max_iters=2).train()
+    runner = toy_runner(tmp_path, max_iters=4, resume=True,
+                        model=WiderRegressor(), cfg=dict(resume=True))
+    runner.register_hook(CheckpointFitHook())
+    with pytest.raises(CheckpointMismatchError,
+                       match=f'checkpoint {tmp_path / "iter_2.pth"} does '
+                       'not fit'):
+        runner.train()
