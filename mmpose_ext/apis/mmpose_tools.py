@@ -200,6 +200,7 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
     splits = ('train', 'val') if name == 'train' else ('test', )
     tool.Runner = type('PreflightRunner', (PreflightRunner, ),
                        dict(data_splits=splits, allow_partial=partial))
+    saved_argv = sys.argv  # MMPose's script parses sys.argv
     sys.argv = [f'tools/{name}.py'] + argv
     with trust_checkpoint_pickles() if trust else nullcontext():
         try:
@@ -213,3 +214,4 @@ def run_mmpose_tool(name: str, argv: Optional[List[str]] = None) -> None:
             # group that MMEngine would take for a distributed run
             if not had_process_group and _process_group_initialized():
                 torch_dist.destroy_process_group()
+            sys.argv = saved_argv

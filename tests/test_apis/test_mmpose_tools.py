@@ -150,3 +150,14 @@ def test_seeded_deterministic_runs_repeat_exactly(synthetic_coco, tmp_path,
     assert len(first) == 20
     assert first == second
     assert len(set(first)) > 1  # the runs did train
+
+
+def test_sys_argv_is_restored(monkeypatch, capsys):
+    """MMPose's script parses ``sys.argv``: the wrapper sets it for the
+    run and gives the caller's back, however the run ends."""
+    from mmpose_ext.apis import run_mmpose_tool
+    monkeypatch.setattr(sys, 'argv', ['caller', '--its-own-flag'])
+    with pytest.raises(SystemExit):
+        run_mmpose_tool('train', ['--help'])
+    assert 'usage: train.py' in capsys.readouterr().out
+    assert sys.argv == ['caller', '--its-own-flag']
