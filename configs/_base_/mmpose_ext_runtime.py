@@ -5,7 +5,9 @@
 # and the fast path: channels-last weights (fast_path.channels_last) and,
 # with MMEngine's compile=True, a compiled network (see mmpose_ext/engine/).
 # MMEngine refuses a key that two bases both define, so a config over an
-# MMPose base lists this file after it and adds the pieces to its own keys:
+# MMPose base lists this file after it and adds the pieces to its own keys
+# (a config outside this package names it by scope:
+# 'mmpose_ext::_base_/mmpose_ext_runtime.py'):
 #   _base_ = ['mmpose::...', '../_base_/mmpose_ext_runtime.py']
 #   default_hooks = _base_.mmpose_ext_default_hooks
 #   optim_wrapper = _base_.mmpose_ext_optim_wrapper
