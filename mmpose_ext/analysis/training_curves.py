@@ -22,12 +22,13 @@ __all__ = [
 
 
 def peak_over_best(losses: Sequence[float], window: int = 20) -> float:
-    """The largest ratio of the mean of ``window`` consecutive losses to
-    the lowest such mean before it (inclusive), as ``NonFiniteLossHook``
-    compares them; ``nan`` for fewer than ``window`` losses."""
+    """The largest ratio of the mean of the last ``window`` losses (fewer
+    at the start) to the lowest such mean before it (inclusive), as
+    ``NonFiniteLossHook`` compares them; ``nan`` without losses."""
     best, ratios = math.inf, []
-    for end in range(window, len(losses) + 1):
-        mean = sum(losses[end - window:end]) / window
+    for end in range(1, len(losses) + 1):
+        recent = losses[max(0, end - window):end]
+        mean = sum(recent) / len(recent)
         best = min(best, mean)
         if best > 0:
             ratios.append(mean / best)

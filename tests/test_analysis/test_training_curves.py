@@ -49,7 +49,8 @@ def test_peak_over_best_is_what_the_divergence_stop_compares():
     from mmpose_ext.engine.hooks import NonFiniteLossHook
 
     from ..test_engine.test_hooks.test_non_finite_loss_hook import feed
-    assert math.isnan(training_curves.peak_over_best([1.] * 19))
+    assert math.isnan(training_curves.peak_over_best([]))
+    assert training_curves.peak_over_best([1., 3.]) == 2.  # mean of 2
     assert training_curves.peak_over_best([2.] * 20 + [1.] * 20) == 1.
     gen = torch.Generator().manual_seed(1)
     for factor in (2., 3., 5.):
