@@ -78,9 +78,9 @@ class NonFiniteLossHook(Hook):
     message): it keeps the mean of the total ``loss`` over the last
     ``window`` iterations (fewer at the start of the run) and raises when
     that mean exceeds ``divergence_factor`` times the lowest such mean of
-    the run so far (of this process: a resumed run starts afresh). The default factor,
-    100, is far above what the package's training runs show (their mean
-    loss never rises more than a few times above its best; see
+    the run so far (of this process: a resumed run starts afresh). The
+    default factor, 100, is far above what the package's training runs
+    show (their mean loss never rose more than 1.5 % above its best; see
     ``docs/reliability.md``), and far below a divergence.
 
     Args:
