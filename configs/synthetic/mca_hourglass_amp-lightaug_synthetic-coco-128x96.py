@@ -11,7 +11,7 @@
 #   degrees only, so COCO-strength augmentation mostly slows down a
 #   12-epoch run;
 # - DARK decoding with a 5x5 instead of a 9x9 heatmap blur.
-# Figures, seeds and commands: README (Quick start).
+# Figures, seeds and commands: docs/demo.md.
 _base_ = './mca_hourglass_synthetic-coco-128x96.py'
 
 optim_wrapper = dict(type='AmpOptimWrapper')

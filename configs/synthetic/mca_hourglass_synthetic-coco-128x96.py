@@ -9,7 +9,7 @@
 # schedule instead of the paper's RMSprop 2.5e-4 so that it learns within
 # minutes. Keypoints are decoded with DARK (unbiased=True): on 32x24
 # heatmaps its sub-pixel refinement adds 0.025 AP over argmax + quarter
-# shift (README).
+# shift (docs/demo.md).
 _base_ = [
     '../mca_hourglass/mca_hourglass_coco.py',
     '../_base_/synthetic_coco.py'
