@@ -238,6 +238,8 @@ def smoke():
     sum(o.pow(2).sum() for o in outs).backward()
     missing = [n for n, p in net.named_parameters() if p.grad is None]
     assert not missing, missing
+    with torch.no_grad():  # the maps are kept in eval mode only
+        net.eval()(torch.rand(2, 3, 32, 32))
     assert net.attention_maps[1]['parts'].shape == (2, 5, 16, 16)
 
 

@@ -284,6 +284,8 @@ def smoke():
     assert heatmaps.shape == (2, 5, 16, 16)
     heatmaps.sum().backward()
     assert all(p.grad is not None for p in neck.parameters())
+    with torch.no_grad():  # the maps are kept in eval mode only
+        neck.eval()((torch.rand(2, 8, 16, 16), torch.rand(2, 8, 8, 8)))
     maps = neck.attention_maps
     assert 0 <= maps['parts'].min() and maps['holistic'].max() <= 1
 
