@@ -19,7 +19,6 @@ exceeds ``divergence_factor`` times the lowest such mean of the run.
 """
 import math
 import os.path as osp
-import re
 from collections import deque
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -27,17 +26,12 @@ import torch
 from mmengine.dist import (
     all_gather_object,
     all_reduce,
-    get_rank,
     get_world_size,
 )
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
 __all__ = ['DivergedLossError', 'NonFiniteLossError', 'NonFiniteLossHook']
-
-
-#: How a divergence listing starts (a rank's listing is either kind).
-_DIVERGED = 'mean loss of the last'
 
 
 class NonFiniteLossError(RuntimeError):
@@ -139,7 +133,7 @@ class NonFiniteLossHook(Hook):
             f'{name}={number:.6g}' for name, value in outputs.items()
             if self.loss_key in name
             for number in [_as_float(value)] if number is not None)
-        return (f'{_DIVERGED} {len(self._recent)} iterations '
+        return (f'mean loss of the last {len(self._recent)} iterations '
                 f'{mean:.6g} > {self.divergence_factor:g} x its best '
                 f'{self._best:.6g} ({terms})')
 
@@ -156,50 +150,48 @@ class NonFiniteLossHook(Hook):
                 bad.append((name, number))
         terms = [(n, v) for n, v in bad if n != 'loss'] or bad
         listing = ', '.join(f'{name}={value}' for name, value in terms)
-        if not listing:
+        error = NonFiniteLossError if listing else None
+        if error is None:
             listing = self._divergence(outputs)
-        listing = self._listings_of_every_rank(listing)
-        if not listing:
+            error = DivergedLossError if listing else None
+        error, listing = self._on_every_rank(error, listing)
+        if error is None:
             return
-        # diverged, unless some rank's loss is not finite
-        error = (NonFiniteLossError
-                 if re.search(r'=-?(nan|inf)\b', listing) else
-                 DivergedLossError)
         last = self._last_checkpoint(runner)
         kept = (f'The last good checkpoint, {last}, is kept: fix the cause '
                 '(learning rate, gradient clipping via optim_wrapper.'
                 'clip_grad, bad annotations) and continue with --resume.'
                 if last else 'No checkpoint had been written yet.')
-        kind = ('Diverging' if error is DivergedLossError else
-                'Non-finite')
+        kind = 'Diverging' if error is DivergedLossError else 'Non-finite'
         raise error(
             f'{kind} loss at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}): {listing}. Training stopped before this '
             f'state was saved. {kept}')
 
     @staticmethod
-    def _listings_of_every_rank(listing: str) -> str:
-        """In a multi-process run, every rank's bad terms (``''`` when
-        all were finite), so that every rank stops at the same iteration.
+    def _on_every_rank(error: Optional[type], listing: str
+                       ) -> Tuple[Optional[type], str]:
+        """In a multi-process run, the gravest error of any rank and every
+        rank's bad terms, so that every rank stops at the same iteration.
 
         MMEngine does not average the logged losses across ranks, so only
         the rank with the NaN would see it: it would stop while the others
         wait in the next collective, and rank 0, whose own loss was
         finite, would save the weights the averaged NaN gradient reached.
-        One all-reduce of a flag per rank each iteration; the terms are
-        gathered only when a rank has some.
+        One all-reduce of a scalar each iteration; the terms are gathered
+        only when a rank has some.
         """
-        world_size = get_world_size()
-        if world_size == 1:
-            return listing
-        flags = torch.zeros(world_size)
-        flags[get_rank()] = float(bool(listing))
-        all_reduce(flags, op='sum')
-        if not flags.any():
-            return ''
+        if get_world_size() == 1:
+            return error, listing
+        errors = (None, DivergedLossError, NonFiniteLossError)  # graver last
+        worst = torch.tensor([float(errors.index(error))])
+        all_reduce(worst, op='max')
+        if not worst.item():
+            return None, ''
         listings = all_gather_object(listing)
-        return '; '.join(f'rank {rank}: {text}'
-                         for rank, text in enumerate(listings) if text)
+        return errors[int(worst.item())], '; '.join(
+            f'rank {rank}: {text}' for rank, text in enumerate(listings)
+            if text)
 
     @staticmethod
     def _last_checkpoint(runner) -> Optional[str]:
