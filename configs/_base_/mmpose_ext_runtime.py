@@ -22,3 +22,11 @@ mmpose_ext_default_hooks = dict(
     non_finite_loss=dict(type='NonFiniteLossHook'),
     unreadable_image=dict(type='UnreadableImageHook'))
 mmpose_ext_optim_wrapper = dict(constructor='CpuAmpOptimWrapperConstructor')
+# multi-process runs: the network channels-last before DDP lays out its
+# gradient buckets (MMEngine's default wrapper arguments otherwise; a model
+# with unused parameters sets model_wrapper_cfg.find_unused_parameters=True;
+# scoped, since MMEngine's runner looks the type up in its root registry)
+model_wrapper_cfg = dict(
+    type='mmpose.ChannelsLastDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)

@@ -108,8 +108,9 @@ def adapt_to_cpu_distributed(cfg: Config) -> Config:
             type='MMDistributedDataParallel', device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
-    elif wrapper.get('type', 'MMDistributedDataParallel') == (
-            'MMDistributedDataParallel'):
+    elif wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel',
+            'mmpose.ChannelsLastDistributedDataParallel'):
         wrapper.setdefault('device_ids', None)
     if launcher == 'pytorch' and not torch_dist.is_initialized():
         options = dict(dist_cfg)

@@ -29,10 +29,12 @@ from .hooks import (
     UnreadableImageError,
     UnreadableImageHook,
 )
+from .model_wrappers import ChannelsLastDistributedDataParallel
 from .optim_wrappers import CpuAmpOptimWrapper, CpuAmpOptimWrapperConstructor
 
 __all__ = [
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointFit',
+    'AtomicCheckpointHook', 'AtomicLocalBackend',
+    'ChannelsLastDistributedDataParallel', 'CheckpointFit',
     'CheckpointFitHook', 'CheckpointMismatchError', 'CpuAmpOptimWrapper',
     'CpuAmpOptimWrapperConstructor', 'FastPathHook', 'NonFiniteLossError',
     'NonFiniteLossHook', 'UnreadableImageError', 'UnreadableImageHook',

@@ -29,6 +29,8 @@ class ToyRegressor(BaseModel):
 
     def forward(self, x, y, mode='loss'):
         pred = self.linear(torch.stack(x))
+        if mode == 'predict':
+            return list(pred)
         loss_a = ((pred - torch.stack(y))**2).mean()
         loss_b = 0.1 * pred.abs().mean()
         if mode == 'loss':
@@ -36,6 +38,22 @@ class ToyRegressor(BaseModel):
             if self.calls == self.bad_at:
                 loss_b = loss_b * self.bad_value
         return dict(loss_a=loss_a, loss_b=loss_b)
+
+
+class ToyConvRegressor(ToyRegressor):
+    """:class:`ToyRegressor` through two 2-D convolutions, for the
+    memory-format tests (channels-last weights)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = nn.Sequential(nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(8, 4, 3, padding=1))
+
+    def forward(self, x, y, mode='loss'):
+        x = torch.stack(x)
+        grid = x.view(-1, 1, 2, 2).expand(-1, 2, 2, 2).repeat(1, 1, 2, 2)
+        x = x + self.conv(grid).mean((2, 3))
+        return super().forward(list(x), y, mode)
 
 
 class ToyData(Dataset):

@@ -1,6 +1,10 @@
 """Channels-last weights and a compiled network in any runner."""
+import logging
+
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmpose.registry import HOOKS
+from torch.nn.parallel import DistributedDataParallel
 
 from ..fast_path import (
     apply_fast_path,
@@ -8,6 +12,7 @@ from ..fast_path import (
     network_modules,
     undo_mmengine_train_step_compile,
 )
+from ..model_wrappers import ChannelsLastDistributedDataParallel
 
 __all__ = ['FastPathHook']
 
@@ -59,7 +64,10 @@ class FastPathHook(Hook):
             runner.logger.info('FastPathHook: channels-last weights')
 
     def before_train(self, runner) -> None:
-        """Undo MMEngine's ``train_step`` compile; apply the fast path."""
+        """Check the DDP wrapper; undo MMEngine's ``train_step`` compile;
+        apply the fast path."""
+        check_ddp_wrapper(runner.model, self.channels_last,
+                          runner.cfg.get('find_unused_parameters'))
         if compile_options(runner.cfg.get('compile')) is not None:
             undo_mmengine_train_step_compile(runner)
         self._apply(runner)
@@ -69,3 +77,36 @@ class FastPathHook(Hook):
 
     def before_test(self, runner) -> None:
         self._apply(runner)
+
+
+def check_ddp_wrapper(model, channels_last: bool,
+                      find_unused_parameters=None) -> None:
+    """Check a DDP-wrapped model against the fast path's settings.
+
+    Args:
+        model (nn.Module): The runner's model.
+        channels_last (bool): The hook's ``channels_last``.
+        find_unused_parameters (bool, optional): The config's top-level
+            ``find_unused_parameters`` (MMEngine reads it only for its
+            default wrapper).
+
+    Raises:
+        ValueError: the config asks for ``find_unused_parameters`` but the
+            wrapper the config selects was built without it.
+    """
+    if not isinstance(model, DistributedDataParallel):
+        return
+    if find_unused_parameters and not model.find_unused_parameters:
+        raise ValueError(
+            'find_unused_parameters=True is set at the top of the config, '
+            f'but model_wrapper_cfg selects {type(model).__name__}, which '
+            'MMEngine builds from model_wrapper_cfg alone: set '
+            'model_wrapper_cfg.find_unused_parameters=True')
+    if channels_last and not getattr(model, 'channels_last', False):
+        print_log(
+            f'FastPathHook: channels-last weights under {type(model).__name__}'
+            ', whose gradient buckets were laid out before: every step '
+            "copies the gradients. Use model_wrapper_cfg=dict(type='mmpose."
+            f"{ChannelsLastDistributedDataParallel.__name__}') (the "
+            "package's runtime base does).", logger='current',
+            level=logging.WARNING)

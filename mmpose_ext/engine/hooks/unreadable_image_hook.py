@@ -16,6 +16,9 @@ loading transforms of the run's datasets in :class:`GuardedImageLoading`
 * **validation and testing** (``test_mode=True``): the run *fails* with an
   :class:`UnreadableImageError` naming the file, because a metric computed
   without some images of the annotation file would be silently wrong.
+  Under several ranks, every rank stops at that batch
+  (:class:`~..fail_together.FailTogetherLoader`), not only the one that
+  met the image.
 
 The hook wraps a dataset before its loop iterates it (``before_train``,
 ``before_val``, ``before_test``), so the wrapped pipeline reaches the
@@ -29,11 +32,13 @@ import os.path as osp
 from typing import Any, Iterator, Optional
 
 from mmcv.transforms import LoadImageFromFile
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
 
 from ...private_state import restart_iteration_loop_workers
+from ..fail_together import FailTogetherLoader
 
 __all__ = [
     'GuardedImageLoading', 'UnreadableImageError', 'UnreadableImageHook',
@@ -165,6 +170,16 @@ class UnreadableImageHook(Hook):
 
     def before_val(self, runner) -> None:
         guard_dataset(runner.val_dataloader.dataset, self.skip_in_training)
+        _fail_together(runner.val_loop, 'validation')
 
     def before_test(self, runner) -> None:
         guard_dataset(runner.test_dataloader.dataset, self.skip_in_training)
+        _fail_together(runner.test_loop, 'testing')
+
+
+def _fail_together(loop: Any, what: str) -> None:
+    """Under several ranks, an evaluation batch that fails to load on one
+    rank stops every rank (:class:`~..fail_together.FailTogetherLoader`)."""
+    if get_world_size() > 1 and not isinstance(loop.dataloader,
+                                               FailTogetherLoader):
+        loop.dataloader = FailTogetherLoader(loop.dataloader, what)

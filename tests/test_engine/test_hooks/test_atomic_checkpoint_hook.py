@@ -135,3 +135,17 @@ def test_rank0_failure_stops_every_rank(toy_runner, tmp_path):
     assert outcomes[1].startswith(
         'RankFailedError: stopped because another rank failed while '
         'repairing the resume record: rank 0: RuntimeError: '), outcomes
+
+
+def test_rank0_save_failure_stops_every_rank(tmp_path):
+    """Rank 0 writes the checkpoints; when that fails (a full disk) during
+    training, rank 1 stops with it instead of waiting in the next
+    all-reduce, and no checkpoint of that iteration is recorded."""
+    from ..toy_ddp import run_two_ranks
+    outcomes = run_two_ranks(tmp_path, max_iters=6, save_fails_on=0)
+    assert outcomes[0] == 'OSError: [Errno 28] No space left on device', \
+        outcomes
+    assert outcomes[1].startswith(
+        'RankFailedError: stopped because another rank failed while '
+        'saving a checkpoint: rank 0: OSError: '), outcomes
+    assert not (tmp_path / 'last_checkpoint').exists()

@@ -160,3 +160,40 @@ def test_iteration_based_training_with_workers_skips(damaged_coco,
     assert proc.returncode == 0, log[-3000:]
     assert f'Skipping training image {bad}' in log
     assert 'Iter(train) [6/6]' in log
+
+
+def test_one_rank_unreadable_image_stops_every_rank(tmp_path):
+    """Two-process validation where only rank 1's share holds an empty
+    image: rank 1 raises the package's error naming it, rank 0 stops with
+    it at the same batch instead of waiting in the result collection."""
+    import cv2
+    import numpy as np
+
+    from ..toy_ddp import run_two_ranks, toy_val_kwargs
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f'img{i}.png'),
+                    np.full((8, 8, 3), 40 * i, np.uint8))
+    (tmp_path / 'img3.png').write_bytes(b'')  # rank 1's second sample
+    outcomes = run_two_ranks(tmp_path, max_iters=1,
+                             **toy_val_kwargs(tmp_path))
+    assert outcomes[1].startswith('UnreadableImageError: Cannot load image '
+                                  f'{tmp_path}/img3.png: it is empty'), \
+        outcomes
+    assert outcomes[0].startswith(
+        'RankFailedError: stopped because another rank failed while '
+        'loading data for validation: rank 1: UnreadableImageError: '), \
+        outcomes
+
+
+def test_two_ranks_validate_readable_images(tmp_path):
+    """Control: with every image readable both ranks finish."""
+    import cv2
+    import numpy as np
+
+    from ..toy_ddp import run_two_ranks, toy_val_kwargs
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f'img{i}.png'),
+                    np.full((8, 8, 3), 40 * i, np.uint8))
+    outcomes = run_two_ranks(tmp_path, max_iters=1,
+                             **toy_val_kwargs(tmp_path))
+    assert outcomes == {0: 'finished', 1: 'finished'}, outcomes
