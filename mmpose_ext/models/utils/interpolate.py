@@ -91,11 +91,14 @@ def interpolate(x: Tensor,
     and ``'nearest'`` that stays ATen's kernel pair under
     ``torch.compile`` (module doc).
 
-    In eager mode, for inputs that need no gradient, for inputs not on
+    In eager mode, for inputs that need no gradient and for inputs not on
     the CPU (the scatter-add was measured slow on the CPU only, and ATen's
     CUDA bilinear backward raises under ``randomness.deterministic=True``)
-    and under autocast (whose casting rules the custom operators do not
-    repeat), this is ``F.interpolate`` itself. The compiled path with
+    this is ``F.interpolate`` itself. Under CPU autocast the custom
+    operator is used too: ATen's upsample kernels are on none of CPU
+    autocast's cast lists (the output keeps the input's dtype), which is
+    what autocast's fallthrough does for an operator without an autocast
+    kernel. The compiled path with
     gradients supports one backward pass (no double backward).
 
     Args:
@@ -125,8 +128,7 @@ def interpolate(x: Tensor,
     if len(size) != 2:
         raise ValueError(f'size must be (h, w), got {size}')
     if (not torch.compiler.is_compiling() or not x.requires_grad
-            or x.device.type != 'cpu'
-            or torch.is_autocast_enabled(x.device.type)):
+            or x.device.type != 'cpu'):
         return F.interpolate(
             x, size=size, mode=mode, align_corners=align_corners)
     return _upsample(x, size, mode, align_corners)

@@ -114,14 +114,45 @@ def test_eager_is_interpolate(mode, align_corners):
                        _reference(x, (5, 7), mode, align_corners))
 
 
-def test_compiled_under_autocast_keeps_eager_dtype():
-    x = torch.randn(1, 2, 4, 4, dtype=torch.bfloat16, requires_grad=True)
-    fn = torch.compile(lambda t: interpolate(t, (8, 8), 'bilinear', False))
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        expected = _reference(x, (8, 8), 'bilinear', False)
-        got = fn(x)
-    assert got.dtype == expected.dtype
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('mode, align_corners', SETTINGS[1:])
+def test_compiled_under_autocast_keeps_eager_dtype_and_gradients(
+        dtype, mode, align_corners):
+    """Under CPU bfloat16 autocast the compiled graph calls the custom
+    operator (its backward is ATen's kernel, not the scatter-add), and
+    values, dtypes and gradients equal eager F.interpolate's under the same
+    autocast, for float32 and bfloat16 inputs (ATen's upsample kernels are
+    on no CPU autocast cast list)."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 6, 5, dtype=dtype)
+    w = torch.randn(2, 3, 12, 10)
+    targets = []
+
+    def record(gm, example_inputs):
+        targets.extend(str(n.target) for n in gm.graph.nodes)
+        return gm.forward
+
+    def run(fn):
+        x_ = x.clone().requires_grad_()
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            y = fn(x_)
+            loss = (y.float() * w).sum()
+        loss.backward()
+        return y, x_.grad
+
+    expected, expected_grad = run(
+        lambda t: _reference(t * 2, (12, 10), mode, align_corners))
+    got, grad = run(torch.compile(
+        lambda t: interpolate(t * 2, (12, 10), mode, align_corners),
+        backend=record))
+    assert any('mmpose_ext.upsample2d' in t for t in targets), targets
+    assert got.dtype == expected.dtype == dtype
     torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(grad, expected_grad)
+    compiled, compiled_grad = run(torch.compile(
+        lambda t: interpolate(t * 2, (12, 10), mode, align_corners)))
+    torch.testing.assert_close(compiled, expected)
+    torch.testing.assert_close(compiled_grad, expected_grad)
 
 
 @pytest.mark.parametrize('shape, size, mode, align_corners, match', [
