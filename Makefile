@@ -4,7 +4,7 @@ DATA := data/synthetic_coco
 DEMO_CONFIG ?= configs/synthetic/mca_hourglass_amp-lightaug_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
-.PHONY: install wheelhouse data demo claims lint test clean
+.PHONY: install wheelhouse data demo claims lint test test-gpu clean
 
 # INSTALL_ARGS: e.g. --offline DIR, --cuda-ops, --plan (docs/installation.md)
 install:
@@ -31,8 +31,9 @@ data: install $(DATA)/annotations/person_keypoints_val.json
 demo: data
 	CONFIG=$(DEMO_CONFIG) WORK_DIR=$(DEMO_WORK_DIR) PY=$(PY) bash tools/quickstart.sh
 
-# one row of the claims table (docs/claims.md): every arm x 3 seeds, resumable;
-# ROW is one of mca_attention hru cpn mspn soft_gated hrnet (<= 60 min each)
+# one row of the claims table (docs/claims.md): every arm x 8 seeds, resumable;
+# ROW is one of mca_attention hru cpn mspn soft_gated hrnet (about 2-3 h each
+# on 2 CPU cores)
 claims: data
 	$(PY) tools/analysis/claims.py $(ROW) $(CLAIMS_ARGS)
 
@@ -41,6 +42,10 @@ lint: install
 
 test: lint
 	$(PY) -m pytest tests
+
+# the CUDA tier (tests/test_cuda, docs/gpu.md); every test skips without CUDA
+test-gpu: install
+	$(PY) -m pytest tests -m cuda
 
 clean:
 	rm -rf work_dirs .pytest_cache .ruff_cache

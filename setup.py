@@ -1,10 +1,11 @@
 """Installation of mmpose_ext (``pip install .``, ``pip install -e .``).
 
 As OpenMMLab codebases do (MMPose's ``add_mim_extension``), the package
-carries its ``configs/``, ``tools/`` and ``model-index.yml`` in
-``mmpose_ext/.mim``: copied there in a built wheel, linked to the checkout
-in an editable install. That is what makes ``mmpose_ext::<folder>/<config>
-.py`` bases and ``mim`` work (see ``mmpose_ext/package_files.py``).
+carries its ``configs/``, ``tools/``, ``model-index.yml`` and the CUDA
+test tier ``tests/test_cuda`` in ``mmpose_ext/.mim``: copied there in a
+built wheel, linked to the checkout in an editable install. That is what
+makes ``mmpose_ext::<folder>/<config>.py`` bases and ``mim`` work (see
+``mmpose_ext/package_files.py``).
 
 The OpenMMLab stack itself is installed by ``tools/install.sh`` in a fixed
 order (mmcv needs torch present at build time; mmpose is installed from
@@ -19,8 +20,9 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: What ``mmpose_ext/.mim`` holds.
-MIM_FILES = ('configs', 'tools', 'model-index.yml')
+#: What ``mmpose_ext/.mim`` holds (``tests/test_cuda``: the CUDA tier of
+#: the test suite, run by ``python -m mmpose_ext verify_gpu``).
+MIM_FILES = ('configs', 'tools', 'model-index.yml', 'tests/test_cuda')
 
 
 def get_version() -> str:
@@ -37,12 +39,13 @@ def link_mim_files(mim: Path) -> None:
         src, dst = ROOT / name, mim / name
         if not src.exists():
             continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
         if dst.is_symlink() or dst.is_file():
             dst.unlink()
         elif dst.is_dir():
             shutil.rmtree(dst)
         try:
-            os.symlink(os.path.relpath(src, mim), dst)
+            os.symlink(os.path.relpath(src, dst.parent), dst)
         except OSError:
             copy_mim_file(src, dst)
 
@@ -56,8 +59,8 @@ def copy_mim_file(src: Path, dst: Path) -> None:
 
 
 class BuildPyWithMim(build_py):
-    """``build_py`` that also puts ``configs/``, ``tools/`` and
-    ``model-index.yml`` into ``mmpose_ext/.mim``: links in the checkout
+    """``build_py`` that also puts :data:`MIM_FILES` (``configs/``,
+    ``tools/``, ...) into ``mmpose_ext/.mim``: links in the checkout
     for an editable install, copies in the built package otherwise (the
     checkout's own ``.mim`` is left alone)."""
 
@@ -82,6 +85,7 @@ setup(
     long_description=(ROOT / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmpose_ext', 'mmpose_ext.*']),
+    package_data={'mmpose_ext.analysis.claims': ['claims.md.tmpl']},
     cmdclass={'build_py': BuildPyWithMim},
     # Tested on 3.11 (this project's machines) and 3.12 (the GPU target).
     python_requires='>=3.11',

@@ -3,8 +3,9 @@
 The one module that knows the package's files outside its Python code:
 
 * an installed wheel carries them in ``mmpose_ext/.mim/`` (``configs/``,
-  ``tools/``, ``model-index.yml``), as OpenMMLab codebases ship theirs
-  (``setup.py`` copies them there when it builds a wheel);
+  ``tools/``, ``model-index.yml`` and the CUDA tier ``tests/test_cuda``),
+  as OpenMMLab codebases ship theirs (``setup.py`` copies them there when
+  it builds a wheel);
 * an editable install (``pip install -e .``, ``make install``) has
   ``mmpose_ext/.mim/`` as links into the checkout;
 * a checkout used without installing (on ``PYTHONPATH``) has them beside the
@@ -29,9 +30,9 @@ from typing import List, Optional
 
 __all__ = [
     'SCOPE', 'PackageFilesNotFound', 'checkout_root', 'config_path',
-    'configs_dir', 'find_configs', 'mim_dir', 'model_index_file',
-    'package_dir', 'register_config_scope', 'tool_names', 'tool_path',
-    'tools_dir'
+    'configs_dir', 'cuda_tier_dir', 'find_configs', 'mim_dir',
+    'model_index_file', 'package_dir', 'register_config_scope',
+    'tool_names', 'tool_path', 'tools_dir'
 ]
 
 #: The config scope (``mmpose_ext::<folder>/<config>.py``).
@@ -93,6 +94,13 @@ def _resource(name: str) -> Path:
 def configs_dir() -> Path:
     """The package's ``configs/`` folder."""
     return _resource('configs')
+
+
+def cuda_tier_dir() -> Path:
+    """The CUDA tier of the test suite (``tests/test_cuda``: ``pytest -m
+    cuda``), which an installed wheel carries too, for
+    ``python -m mmpose_ext verify_gpu``."""
+    return _resource('tests/test_cuda')
 
 
 def tools_dir() -> Path:

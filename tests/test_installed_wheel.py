@@ -96,6 +96,7 @@ def run(site, cwd, *args, code=None):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_wheel_carries_configs_tools_and_model_index(installed):
     _, _, wheel = installed
     names = zipfile.ZipFile(wheel).namelist()
@@ -114,6 +115,7 @@ def test_wheel_carries_configs_tools_and_model_index(installed):
     assert not any('__pycache__' in n for n in names)
 
 
+@pytest.mark.slow
 def test_package_files_come_from_the_wheel(installed):
     site, user, _ = installed
     out = run(site, user, code=(
@@ -126,6 +128,7 @@ def test_package_files_come_from_the_wheel(installed):
     assert checkout == 'None'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', sorted(USER_CONFIGS))
 def test_user_config_by_scope_trains_two_iterations(installed, config):
     site, user, _ = installed
@@ -137,6 +140,7 @@ def test_user_config_by_scope_trains_two_iterations(installed, config):
     assert (work_dir / 'epoch_1.pth').is_file()
 
 
+@pytest.mark.slow
 def test_checkpoint_fit_suggests_installed_configs(installed):
     site, user, _ = installed
     out = run(site, user, code=(
@@ -177,6 +181,7 @@ def test_mim_search_lists_the_model_index(installed):
         assert name in out
 
 
+@pytest.mark.slow
 def test_mim_train_trains_a_synthetic_config(installed):
     site, user, _ = installed
     work_dir = user / 'work_dirs' / 'mim'

@@ -1,6 +1,6 @@
 """The package's folders import only from lower layers (so no cycles):
 
-    private_state, version                        0
+    private_state, version, utils                 0
     package_files                                 1
     codecs, models, datasets, testing, registry   2
     engine                                        3  (engine may use models)
@@ -15,9 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / 'mmpose_ext'
 LAYERS = {
-    'private_state': 0, 'version': 0, 'package_files': 1, 'codecs': 2,
-    'models': 2, 'datasets': 2, 'testing': 2, 'registry': 2, 'engine': 3,
-    'apis': 4, 'analysis': 5, 'visualization': 5,
+    'private_state': 0, 'version': 0, 'utils': 0, 'package_files': 1,
+    'codecs': 2, 'models': 2, 'datasets': 2, 'testing': 2, 'registry': 2,
+    'engine': 3, 'apis': 4, 'analysis': 5, 'visualization': 5,
 }
 
 

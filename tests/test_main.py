@@ -20,6 +20,7 @@ def test_unknown_tool_is_named():
         main(['nope'])
 
 
+@pytest.mark.slow
 def test_runs_a_tool_with_its_arguments(tmp_path):
     proc = subprocess.run([
         sys.executable, '-m', 'mmpose_ext', 'analysis/model_complexity',

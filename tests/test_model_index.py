@@ -118,6 +118,7 @@ def test_root_configs_are_only_base_aliases():
         assert len(bases) == 1 and bases[0] in listed, (alias, bases)
 
 
+@pytest.mark.slow
 def test_parameters_are_the_models_parameter_counts(param_counts):
     listed = {config_name(m): m['Metadata'] for m in listed_models()}
     wrong = {name: (meta['Parameters'], param_counts[name])
@@ -129,6 +130,7 @@ def test_parameters_are_the_models_parameter_counts(param_counts):
         assert meta['Training Data'] in ('COCO', 'MPII', 'synthetic COCO')
 
 
+@pytest.mark.slow
 def test_index_is_what_the_generator_writes(param_counts):
     # regenerated from the listed FLOPs and the counted parameters: the
     # collections, metadata and results must be the generator's
@@ -161,6 +163,7 @@ def test_results_are_documented_synthetic_measurements():
                 assert command in readme, command
 
 
+@pytest.mark.slow
 def test_metafiles_cover_family_folders_only(tmp_path, capsys):
     root = tmp_path / 'configs'
     (root / 'cpn').mkdir(parents=True)
@@ -196,6 +199,7 @@ def test_metafiles_cover_family_folders_only(tmp_path, capsys):
     assert 'Results' not in model
 
 
+@pytest.mark.slow
 def test_metafiles_refuse_a_family_without_collection(tmp_path, capsys):
     root = tmp_path / 'configs'
     (root / 'newfamily').mkdir(parents=True)

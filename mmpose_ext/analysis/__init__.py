@@ -16,9 +16,12 @@ shim over one of them:
   (``tools/analysis/benchmark_mspn.py``);
 * :mod:`.training_curves`: loss and AP curves of a run
   (``tools/analysis/plot_training.py``);
+* :mod:`.gpu_check`: the CUDA tier and a short benchmark in one report
+  (``tools/verify_gpu.py``, docs/gpu.md);
 * :mod:`.claims`: the papers' claims re-tested, one row of
   ``docs/claims.md`` per call (``tools/analysis/claims.py``, ``make
-  claims``).
+  claims``): the row specifications (``rows``), the runner and the
+  report, a subpackage.
 
 The helpers they share are exported here.
 """

@@ -1,13 +1,15 @@
 """Measure the training and inference throughput of pose models.
 
-``python tools/benchmark.py CONFIG [--ref CONFIG] [--batch-size N]
-[--windows N] [--iters-per-window N] [--warmup N] [--mode train|test|both]
-[--threads N] [--device DEV] [--cfg-options ...] [--ref-cfg-options ...]
-[--json PATH]`` builds the config's model (random weights, nothing
-downloaded) with the config's fast path (channels-last weights and a
-compiled network, :mod:`mmpose_ext.engine.fast_path`, as ``FastPathHook``
-applies them in a runner; a fused optimizer step when the config's
-optimizer has ``fused=True``) and times, on one synthetic batch,
+``python tools/benchmark.py CONFIG [CONFIG ...] [--mmpose-refs] [--ref
+CONFIG | --grid] [--batch-size N] [--windows N] [--iters-per-window N]
+[--warmup N] [--mode train|test|both] [--amp] [--fast-path config|off|
+channels-last|compile] [--pipeline-images N] [--threads N] [--device DEV]
+[--cfg-options ...] [--ref-cfg-options ...] [--json PATH]`` builds each
+config's model (random weights, nothing downloaded) with the config's fast path
+(channels-last weights and a compiled network,
+:mod:`mmpose_ext.engine.fast_path`, as ``FastPathHook`` applies them in a
+runner; a fused optimizer step when the config's optimizer has
+``fused=True``) and times, on one synthetic batch,
 
 * training: ``model.train_step`` with the config's optimizer, i.e. the
   data preprocessor, ``model.loss`` (backbone, neck, head, the config's
@@ -28,16 +30,43 @@ device is synchronised before and after each window. With ``--ref`` both
 configs are built in this one process and timed in alternating windows
 (order swapped every window), and the throughput ratio CONFIG / REF is
 printed, as the ratio of the medians and as the median of the per-window
-ratios (immune to load that drifts between windows).
+ratios (immune to load that drifts between windows). Several CONFIGs
+(and ``--mmpose-refs``: MMPose's own HRNet-W32, SimpleBaseline ResNet-50
+and 2-stage MSPN-50 COCO 256x192 configs, :data:`MMPOSE_REFS`) are timed
+the same way, all at the same batch size, precision and fast path.
+
+Settings applied to every config: ``--amp`` trains with the config's
+optimizer in MMEngine's ``AmpOptimWrapper`` (float16 autocast with dynamic
+loss scaling on CUDA, as ``tools/train.py --amp``; on the CPU the
+package's ``CpuAmpOptimWrapper``, bfloat16), ``--fast-path`` replaces each
+config's own channels-last / ``compile`` switches (``off``,
+``channels-last``, or ``compile``: channels-last and ``compile=True``).
+
+Data pipeline: the CPU time per image of the config's training pipeline
+(``--pipeline-images`` samples, one process, one torch thread, timed after
+one untimed sample): the data set's own samples (``dataset[i]``: image
+decoding, augmentation, target encoding, packing) where its annotation
+file is found, otherwise the pipeline after ``LoadImage`` on random
+640x480 images with one person box each. Compare it with the training
+step's time per image to see whether a run is input-bound: a DataLoader
+with W workers delivers about W / (s per image) images per second.
+
+``--grid`` times one CONFIG in the four combinations of :data:`GRID`,
+all channels-last: float32 and mixed precision (``--amp``'s wrapper), each
+eager and compiled (``compile=True``), four models built from the same
+seed in this one process, timed in alternating windows; it prints the
+ratios of :data:`GRID_RATIOS` (compiled / eager per precision, mixed /
+float32 per execution), each as the median of the per-window ratios with
+its 95 % interval.
 
 The warm-up iterations are timed one by one and printed: with
 ``compile=True`` the first includes the compilation.
 
 Peak memory, measured in one extra untimed iteration after the warm-up:
 
-* CUDA: ``torch.cuda.max_memory_allocated`` during that iteration, i.e.
-  all tensors alive at the peak (weights, gradients, optimizer state and
-  activations);
+* CUDA: ``torch.cuda.max_memory_allocated`` during that iteration over
+  ``torch.cuda.memory_allocated`` at its start: the transient memory of
+  one iteration (activations, gradients, temporaries), as on the CPU;
 * CPU (Linux): the growth of the process's peak resident set size (VmHWM,
   reset through ``/proc/self/clear_refs`` after returning freed heap memory
   with ``malloc_trim``) over the resident size at the start of that
@@ -62,7 +91,9 @@ one window beside each round of model windows in this process; the
 ``state MB`` is the size of what persists between iterations, counted
 from the tensors: parameters and buffers, and in training the optimizer
 state and any gradients kept between steps (MMEngine's wrapper frees them
-after each step, so they count towards the peak instead).
+after each step, so they count towards the peak instead). ``total MB`` =
+peak + state: what the model needs alone on the device (several models
+benchmarked in one process are resident together).
 
 Example::
 
@@ -82,14 +113,17 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import mmpose
+import numpy as np
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.dataset import Compose
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 from mmpose.apis.inference import dataset_meta_from_config
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
-from mmpose.registry import MODELS
+from mmpose.registry import DATASETS, MODELS
 
 from ..engine.fast_path import apply_fast_path, fast_path_options
 from ..testing import config_topdown_batch, resize_codec
@@ -98,11 +132,35 @@ from .config_summary import config_input_size, describe_model
 from .stats import median_interval
 
 __all__ = [
-    'Bench', 'PeakMemory', 'build_optimizer', 'main', 'parse_args',
-    'print_report', 'ratios', 'run'
+    'GRID', 'GRID_RATIOS', 'MMPOSE_REFS', 'Bench', 'PeakMemory',
+    'build_optimizer', 'main', 'parse_args', 'pipeline_time',
+    'print_report', 'ratios', 'run', 'time_windows'
 ]
 
 MODES = ('train', 'test')
+#: ``--grid``: label -> (mixed precision, ``--fast-path``).
+GRID = {
+    'fp32-eager': (False, 'channels-last'),
+    'fp32-compiled': (False, 'compile'),
+    'amp-eager': (True, 'channels-last'),
+    'amp-compiled': (True, 'compile'),
+}
+#: The ratios ``--grid`` reports: (faster candidate, baseline).
+GRID_RATIOS = (('fp32-compiled', 'fp32-eager'), ('amp-compiled', 'amp-eager'),
+               ('amp-eager', 'fp32-eager'), ('amp-compiled', 'fp32-compiled'),
+               ('amp-compiled', 'fp32-eager'))
+#: ``--fast-path`` settings other than each config's own.
+FAST_PATHS = ('off', 'channels-last', 'compile')
+_MMPOSE_COCO = (Path(mmpose.__file__).parent / '.mim' / 'configs' /
+                'body_2d_keypoint' / 'topdown_heatmap' / 'coco')
+#: ``--mmpose-refs``: label -> MMPose's own config (from its wheel).
+MMPOSE_REFS = {
+    'mmpose-hrnet-w32':
+    _MMPOSE_COCO / 'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+    'mmpose-res50': _MMPOSE_COCO / 'td-hm_res50_8xb64-210e_coco-256x192.py',
+    'mmpose-2xmspn50':
+    _MMPOSE_COCO / 'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',
+}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -111,12 +169,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         epilog='Models are built with random weights. See the docstring '
         'of mmpose_ext/analysis/benchmark.py for what exactly is timed and '
         'how peak memory is measured.')
-    parser.add_argument('config', metavar='CONFIG',
-                        help='config of the model to benchmark')
+    parser.add_argument('config', metavar='CONFIG', nargs='+',
+                        help='config(s) of the model(s) to benchmark')
+    parser.add_argument('--mmpose-refs', action='store_true',
+                        help='also time MMPose\'s own HRNet-W32, '
+                        'SimpleBaseline ResNet-50 and 2-stage MSPN-50 '
+                        '(COCO 256x192 configs) at the same settings')
     parser.add_argument('--ref', default=None, metavar='CONFIG',
                         help='reference config, timed in alternating '
                         'windows in the same process; the ratio CONFIG / '
-                        'REF is printed')
+                        'REF is printed (one CONFIG only)')
+    parser.add_argument('--grid', action='store_true',
+                        help='time one CONFIG in four settings, all '
+                        'channels-last: float32 and mixed precision, each '
+                        'eager and compiled (alternating windows), and '
+                        'print their ratios')
     parser.add_argument('--batch-size', type=int, default=2, metavar='N',
                         help='images per iteration (default: %(default)s)')
     parser.add_argument('--windows', type=int, default=5, metavar='N',
@@ -133,6 +200,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         default='both',
                         help='time training steps, inference or both '
                         '(default: %(default)s)')
+    parser.add_argument('--amp', action='store_true',
+                        help='train in mixed precision: AmpOptimWrapper '
+                        '(float16 on CUDA, bfloat16 CpuAmpOptimWrapper on '
+                        'the CPU) for every config')
+    parser.add_argument('--fast-path', default='config',
+                        choices=('config', ) + FAST_PATHS,
+                        help='channels-last / compile for every config: '
+                        'each config\'s own (config), none (off), '
+                        'channels-last weights, or compile (channels-last '
+                        'and compile=True) (default: %(default)s)')
+    parser.add_argument('--pipeline-images', type=int, default=20,
+                        metavar='N',
+                        help='samples timed through each config\'s training '
+                        'data pipeline on the CPU; 0 skips it (default: '
+                        '%(default)s)')
     parser.add_argument('--threads', type=int, default=None, metavar='N',
                         help='torch CPU threads (default: torch\'s '
                         'default); 1 gives steadier timings on a busy '
@@ -162,8 +244,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if min(args.batch_size, args.windows, args.iters_per_window) < 1:
         parser.error('--batch-size, --windows and --iters-per-window must '
                      'be >= 1')
-    if args.warmup < 0:
-        parser.error('--warmup must be >= 0')
+    if args.warmup < 0 or args.pipeline_images < 0:
+        parser.error('--warmup and --pipeline-images must be >= 0')
+    if args.ref is not None and (len(args.config) > 1 or args.mmpose_refs):
+        parser.error('--ref compares one CONFIG with REF: give one CONFIG '
+                     'and no --mmpose-refs')
+    if args.grid and (len(args.config) > 1 or args.mmpose_refs or args.ref
+                      or args.amp or args.fast_path != 'config'):
+        parser.error('--grid times one CONFIG in its own four settings: '
+                     'give one CONFIG and no --ref, --mmpose-refs, --amp or '
+                     '--fast-path')
+    if args.device is not None:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError as err:
+            parser.error(f'--device {args.device}: {err}')
+        if device.type == 'cuda' and not torch.cuda.is_available():
+            parser.error(f'--device {args.device}: CUDA is not available '
+                         f'(torch {torch.__version__}, built with CUDA '
+                         f'{torch.version.cuda})')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
     return args
@@ -206,6 +305,7 @@ class PeakMemory:
         if self.cuda:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
         elif self.method == 'rss_hwm_growth':
             if self._malloc_trim is not None:
                 self._malloc_trim(0)
@@ -220,7 +320,8 @@ class PeakMemory:
         """Bytes (see the module docstring for what they are)."""
         if self.cuda:
             torch.cuda.synchronize(self.device)
-            return torch.cuda.max_memory_allocated(self.device)
+            return max(0, torch.cuda.max_memory_allocated(self.device) -
+                       self.base)
         if self.method == 'rss_hwm_growth':
             return max(0, self._status_kb('VmHWM') * 1024 - self.base)
         return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss *
@@ -233,16 +334,113 @@ def tensor_bytes(tensors) -> int:
 
 
 # ----------------------------------------------------------------- model
-def build_optimizer(model: torch.nn.Module, cfg: Config) -> OptimWrapper:
+def build_optimizer(model: torch.nn.Module, cfg: Config,
+                    amp: bool = False) -> OptimWrapper:
     """The config's optimizer wrapper, built as the runner builds it.
 
     The config's ``optim_wrapper`` (Adam at lr 1e-4 if it has none),
     including its ``constructor``; the package's configs select
     ``CpuAmpOptimWrapperConstructor``, which gives bfloat16 AMP on a CPU.
+
+    Args:
+        model (nn.Module): The model, on its device.
+        cfg (Config): The config.
+        amp (bool): Make it an ``AmpOptimWrapper`` with dynamic loss
+            scaling, as ``tools/train.py --amp`` does; for a model on the
+            CPU the package's ``CpuAmpOptimWrapper`` (also where a GPU is
+            present, whose autocast would not reach the CPU model).
+            Defaults to ``False``.
     """
-    optim_cfg = cfg.get('optim_wrapper', None) or dict(
-        optimizer=dict(type='Adam', lr=1e-4))
-    return build_optim_wrapper(model, copy.deepcopy(optim_cfg))
+    optim_cfg = copy.deepcopy(cfg.get('optim_wrapper', None) or dict(
+        optimizer=dict(type='Adam', lr=1e-4)))
+    if amp:
+        on_cpu = next(model.parameters()).device.type == 'cpu'
+        optim_cfg['type'] = 'CpuAmpOptimWrapper' if on_cpu else (
+            'AmpOptimWrapper')
+        optim_cfg.setdefault('loss_scale', 'dynamic')
+    return build_optim_wrapper(model, optim_cfg)
+
+
+def fast_path_override(name: str) -> dict:
+    """``--cfg-options`` that set a ``--fast-path`` (:data:`FAST_PATHS`)."""
+    if name not in FAST_PATHS:
+        raise ValueError(f'fast path must be one of {FAST_PATHS}, got '
+                         f'{name!r}')
+    return {'default_hooks.fast_path.channels_last': name != 'off',
+            'compile': name == 'compile'}
+
+
+def pipeline_time(cfg: Config, images: int, seed: int = 0) -> dict:
+    """CPU seconds per image of a config's training data pipeline.
+
+    The data set's samples where its annotation file exists, else the
+    pipeline after ``LoadImage`` on random 640x480 images (module doc).
+    One torch thread, one untimed sample first.
+
+    Args:
+        cfg (Config): A top-down config with ``train_dataloader``.
+        images (int): Samples to time (>= 1).
+        seed (int): Seed of the random images. Defaults to ``0``.
+
+    Returns:
+        dict: ``s_per_image`` (median over the samples), ``mean_s``,
+        ``images`` and ``source`` (``'dataset'`` or ``'random images'``).
+    """
+    if images < 1:
+        raise ValueError(f'images must be >= 1, got {images}')
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    ann = Path(dataset_cfg.get('data_root', '') or '') / dataset_cfg.get(
+        'ann_file', '')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            if ann.is_file():
+                dataset = DATASETS.build(dataset_cfg)
+                source = 'dataset'
+
+                def sample(i):
+                    return dataset[i % len(dataset)]
+            else:
+                sample, source = _random_image_samples(cfg, seed)
+            sample(0)
+            times = []
+            for i in range(1, images + 1):
+                start = time.perf_counter()
+                sample(i)
+                times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return dict(s_per_image=statistics.median(times),
+                mean_s=statistics.fmean(times), images=images,
+                source=source)
+
+
+def _random_image_samples(cfg: Config, seed: int):
+    """The training pipeline without ``LoadImage`` on random 640x480
+    images (one person box with random keypoints each)."""
+    steps = [t for t in cfg.train_dataloader.dataset.pipeline
+             if t['type'] not in ('LoadImage', 'mmpose.LoadImage')]
+    pipeline = Compose(copy.deepcopy(steps))
+    meta = dataset_meta_from_config(cfg, 'train') or parse_pose_metainfo(
+        dict(from_file='configs/_base_/datasets/coco.py'))
+    rng = np.random.default_rng(seed)
+    num_keypoints = meta['num_keypoints']
+    box = np.array([[80., 60., 560., 420.]], np.float32)
+
+    def sample(i):
+        img = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+        results = dict(
+            id=i, img_id=i, img=img, img_shape=img.shape[:2],
+            ori_shape=img.shape[:2], img_path=f'random_{i}.jpg', bbox=box,
+            bbox_score=np.ones(1, np.float32), category_id=1,
+            keypoints=rng.uniform((120, 90), (520, 390), (
+                1, num_keypoints, 2)).astype(np.float32),
+            keypoints_visible=np.ones((1, num_keypoints), np.float32))
+        results.update(copy.deepcopy(meta))
+        return pipeline(results)
+
+    return sample, 'random images'
 
 
 class Bench:
@@ -250,11 +448,15 @@ class Bench:
 
     def __init__(self, label: str, config: str, device: torch.device,
                  batch_size: int, input_shape: Optional[Sequence[int]],
-                 seed: int, cfg_options: Optional[dict] = None):
+                 seed: int, cfg_options: Optional[dict] = None,
+                 amp: bool = False, fast_path: str = 'config'):
         init_default_scope('mmpose')
         cfg = Config.fromfile(config)
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
+        if fast_path != 'config':
+            cfg.merge_from_dict(fast_path_override(fast_path))
+        self.cfg, self.amp = cfg, amp
         self.label, self.config = label, config
         if input_shape is None:
             self.input_size = config_input_size(cfg)  # (w, h)
@@ -263,6 +465,11 @@ class Bench:
         decoder = cfg.model.get('head', {}).get('decoder')
         if isinstance(decoder, dict):  # decode heatmaps of the new size
             cfg.model.head.decoder = resize_codec(decoder, self.input_size)
+            if 'out_shape' in cfg.model.head and (
+                    'heatmap_size' in cfg.model.head.decoder):
+                # MMPose's MSPNHead / RSNHead: output (h, w) of the codec
+                w, h = cfg.model.head.decoder['heatmap_size']
+                cfg.model.head.out_shape = (h, w)
         meta = dataset_meta_from_config(cfg, 'train') or parse_pose_metainfo(
             dict(from_file='configs/_base_/datasets/coco.py'))
         torch.manual_seed(seed)
@@ -270,7 +477,7 @@ class Bench:
         self.model.dataset_meta = meta
         self.batch = config_topdown_batch(cfg, self.input_size, batch_size,
                                           meta, seed)
-        self.optim_wrapper = build_optimizer(self.model, cfg)
+        self.optim_wrapper = build_optimizer(self.model, cfg, amp)
         # the config's fast path, as FastPathHook applies it in a runner
         self.channels_last, self.compile = fast_path_options(cfg)
         self.params = sum(p.numel() for p in self.model.parameters())
@@ -289,6 +496,12 @@ class Bench:
         optimizer = self.optim_wrapper.optimizer
         if any(g.get('fused') for g in optimizer.param_groups):
             parts.append(f'fused {type(optimizer).__name__} step')
+        if self.amp:
+            wrapper = type(self.optim_wrapper).__name__
+            dtype = getattr(self.optim_wrapper, 'cast_dtype', None) or (
+                torch.float32 if wrapper == 'CpuAmpOptimWrapper' else
+                torch.float16)  # AmpOptimWrapper's default on CUDA
+            parts.append(f'{wrapper} {str(dtype).split(".")[-1]}')
         return ', '.join(parts) or 'off'
 
     def step_flops(self, mode: str, batch_size: int) -> int:
@@ -355,6 +568,46 @@ class MatmulRate:
         return rate
 
 
+def time_windows(steps: Dict[str, Callable[[], None]], windows: int,
+                 iters: int, device: torch.device,
+                 after_round: Optional[Callable[[], object]] = None
+                 ) -> Dict[str, List[float]]:
+    """Time several step functions in alternating windows.
+
+    Each of ``windows`` rounds runs every step ``iters`` times in one
+    window, in the order of ``steps`` (reversed every other round), the
+    device synchronised before and after each window.
+
+    Args:
+        steps (dict): Label -> a function running one step.
+        windows (int): Rounds.
+        iters (int): Steps per window.
+        device (torch.device): Synchronised around each window (CUDA).
+        after_round (callable, optional): Called after each round (e.g.
+            one matmul window).
+
+    Returns:
+        dict: Label -> seconds per step of each window.
+    """
+    if windows < 1 or iters < 1:
+        raise ValueError(f'windows and iters must be >= 1, got {windows} '
+                         f'and {iters}')
+    labels = list(steps)
+    times: Dict[str, List[float]] = {label: [] for label in labels}
+    for w in range(windows):
+        for label in (labels if w % 2 == 0 else labels[::-1]):
+            step = steps[label]
+            synchronize(device)
+            start = time.perf_counter()
+            for _ in range(iters):
+                step()
+            synchronize(device)
+            times[label].append((time.perf_counter() - start) / iters)
+        if after_round is not None:
+            after_round()
+    return times
+
+
 def run(benches: List[Bench], modes: Sequence[str], device: torch.device,
         windows: int, iters: int, warmup: int,
         batch_size: int) -> Tuple[Dict[str, dict], dict]:
@@ -382,22 +635,17 @@ def run(benches: List[Bench], modes: Sequence[str], device: torch.device,
             memory.start()
             step()
             peak = memory.stop()
+            state = bench.state_bytes(mode)
             results[bench.label][mode] = dict(
                 peak_memory_mb=peak / 2**20,
-                state_memory_mb=bench.state_bytes(mode) / 2**20,
+                state_memory_mb=state / 2**20,
+                total_memory_mb=(peak + state) / 2**20,
                 warmup_s=warm, window_s_per_iter=[])
-        for w in range(windows):
-            order = benches if w % 2 == 0 else benches[::-1]
-            for bench in order:
-                step = bench.step(mode)
-                synchronize(device)
-                start = time.perf_counter()
-                for _ in range(iters):
-                    step()
-                synchronize(device)
-                results[bench.label][mode]['window_s_per_iter'].append(
-                    (time.perf_counter() - start) / iters)
-            matmul.window()
+        times = time_windows({b.label: b.step(mode) for b in benches},
+                             windows, iters, device, matmul.window)
+        for bench in benches:
+            results[bench.label][mode]['window_s_per_iter'] = times[
+                bench.label]
         for bench in benches:
             res = results[bench.label][mode]
             res['median_s_per_iter'] = statistics.median(
@@ -414,11 +662,12 @@ def run(benches: List[Bench], modes: Sequence[str], device: torch.device,
                          median_gflops=rate)
 
 
-def ratios(results: Dict[str, dict], modes: Sequence[str]) -> dict:
-    """Throughput ratio config / ref per mode."""
+def ratios(results: Dict[str, dict], modes: Sequence[str],
+           label: str = 'config', ref: str = 'ref') -> dict:
+    """Throughput ratio ``label`` / ``ref`` per mode."""
     out = {}
     for mode in modes:
-        a, b = results['config'][mode], results['ref'][mode]
+        a, b = results[label][mode], results[ref][mode]
         per_window = [tb / ta for ta, tb in zip(a['window_s_per_iter'],
                                                 b['window_s_per_iter'])]
         out[mode] = dict(
@@ -434,12 +683,13 @@ def print_report(report: dict) -> None:
           f'thread(s), batch {report["batch_size"]}, {report["windows"]} '
           f'windows x {report["iters_per_window"]} iteration(s), '
           f'{report["warmup"]} warm-up iteration(s) per model and mode')
+    n = max(6, *(len(label) for label in report['results']))
     for label, res in report['results'].items():
         h, w = res['input_size']
-        print(f'{label:6s} {res["config"]}\n       {res["model"]}, input '
-              f'{h}x{w}, {res["params"] / 1e6:.2f} M parameters, fast path: '
-              f'{res["fast_path"]}')
-    header = (f'{"model":6s} {"mode":5s} {"images/s":>9s} '
+        print(f'{label:{n}s} {res["config"]}\n{"":{n}s} {res["model"]}, '
+              f'input {h}x{w}, {res["params"] / 1e6:.2f} M parameters, '
+              f'fast path: {res["fast_path"]}')
+    header = (f'{"model":{n}s} {"mode":5s} {"images/s":>9s} '
               f'{"ms/iter":>9s} {"GFLOP/s":>8s} {"of mm":>6s} '
               f'{"peak MB":>8s} {"state MB":>9s}  windows (ms/iter)')
     print(header)
@@ -448,11 +698,22 @@ def print_report(report: dict) -> None:
         for label, res in report['results'].items():
             r = res[mode]
             spread = ' '.join(f'{t * 1e3:.1f}' for t in r['window_s_per_iter'])
-            print(f'{label:6s} {mode:5s} {r["images_per_s"]:9.2f} '
+            print(f'{label:{n}s} {mode:5s} {r["images_per_s"]:9.2f} '
                   f'{r["median_s_per_iter"] * 1e3:9.1f} '
                   f'{r["gflops"]:8.1f} {r["efficiency"]:6.1%} '
                   f'{r["peak_memory_mb"]:8.1f} {r["state_memory_mb"]:9.1f}  '
                   f'{spread}')
+    for label, res in report['results'].items():
+        pipe = res.get('data_pipeline')
+        if not pipe:
+            continue
+        line = (f'{label:{n}s} data pipeline (CPU, 1 thread, '
+                f'{pipe["source"]}): {pipe["s_per_image"] * 1e3:.1f} '
+                f'ms/image (median of {pipe["images"]})')
+        if 'train' in res:
+            step = res['train']['median_s_per_iter'] / report['batch_size']
+            line += f'; training step: {step * 1e3:.1f} ms/image'
+        print(line)
     mm = report['matmul']
     print(f'GFLOP/s: MMEngine\'s forward count x 2 (multiply and add) x '
           f'batch x 3 (train) or x flip passes (test); "of mm": share of '
@@ -463,21 +724,45 @@ def print_report(report: dict) -> None:
         for label, res in report['results'].items():
             warm = res[mode]['warmup_s']
             if warm:
-                print(f'{label:6s} {mode:5s} warm-up iterations (s, the '
+                print(f'{label:{n}s} {mode:5s} warm-up iterations (s, the '
                       'first includes any compilation): ' +
                       ' '.join(f'{t:.1f}' for t in warm))
     print(f'peak MB: {report["memory_method"]}; see '
           'mmpose_ext/analysis/benchmark.py')
     for mode, r in report.get('ratio', {}).items():
-        spread = ', '.join(f'{x:.2f}' for x in r['window_ratios'])
-        print(f'{mode} throughput ratio config / ref: '
-              f'{r["throughput_ratio"]:.3f} (ratio of the medians), '
-              f'{r["median_window_ratio"]:.3f} (median of the per-window '
-              f'ratios: {spread})')
-        if r['median_window_ratio_95ci'] is not None:
-            low, high = r['median_window_ratio_95ci']
-            print(f'  95% confidence interval of the median per-window '
-                  f'ratio: {low:.3f} to {high:.3f}')
+        _print_ratio('config / ref', mode, r)
+    for name, per_mode in report.get('grid', {}).items():
+        for mode, r in per_mode.items():
+            _print_ratio(name, mode, r)
+
+
+def _print_ratio(name: str, mode: str, r: dict) -> None:
+    spread = ', '.join(f'{x:.2f}' for x in r['window_ratios'])
+    print(f'{mode} throughput ratio {name}: '
+          f'{r["throughput_ratio"]:.3f} (ratio of the medians), '
+          f'{r["median_window_ratio"]:.3f} (median of the per-window '
+          f'ratios: {spread})')
+    if r['median_window_ratio_95ci'] is not None:
+        low, high = r['median_window_ratio_95ci']
+        print(f'  95% confidence interval of the median per-window '
+              f'ratio: {low:.3f} to {high:.3f}')
+
+
+def config_labels(configs: Sequence[str],
+                  mmpose_refs: bool = False) -> List[Tuple[str, str]]:
+    """``(label, config)`` of each model: ``config`` for one config alone,
+    else each file's name (numbered if repeated), then
+    :data:`MMPOSE_REFS`."""
+    pairs = [(label, str(path)) for label, path in MMPOSE_REFS.items()
+             ] if mmpose_refs else []
+    if len(configs) == 1 and not pairs:
+        return [('config', configs[0])]
+    labels: List[str] = []
+    for config in configs:
+        label = Path(config).stem
+        labels.append(label if label not in labels else
+                      f'{label}-{len(labels)}')
+    return list(zip(labels, configs)) + pairs
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -491,23 +776,46 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     MMLogger.get_instance(f'benchmark-{time.time_ns()}',
                          log_level='WARNING')
     modes = MODES if args.mode == 'both' else (args.mode, )
-    benches = [Bench('config', args.config, device, args.batch_size,
-                     args.input_shape, args.seed, args.cfg_options)]
+    settings = dict(amp=args.amp, fast_path=args.fast_path)
+    if args.grid:
+        benches = [
+            Bench(label, args.config[0], device, args.batch_size,
+                  args.input_shape, args.seed, args.cfg_options, amp=amp,
+                  fast_path=fast_path)
+            for label, (amp, fast_path) in GRID.items()
+        ]
+    else:
+        benches = [
+            Bench(label, config, device, args.batch_size, args.input_shape,
+                  args.seed, args.cfg_options, **settings)
+            for label, config in config_labels(args.config,
+                                               args.mmpose_refs)
+        ]
     if args.ref is not None:
         benches.append(Bench('ref', args.ref, device, args.batch_size,
                              args.input_shape, args.seed,
-                             args.ref_cfg_options))
+                             args.ref_cfg_options, **settings))
     results, matmul = run(benches, modes, device, args.windows,
                           args.iters_per_window, args.warmup,
                           args.batch_size)
+    if args.pipeline_images:
+        for bench in benches:
+            results[bench.label]['data_pipeline'] = pipeline_time(
+                bench.cfg, args.pipeline_images, args.seed)
     report = dict(device=str(device), threads=torch.get_num_threads(),
                   batch_size=args.batch_size, windows=args.windows,
                   iters_per_window=args.iters_per_window,
-                  warmup=args.warmup, modes=list(modes),
+                  warmup=args.warmup, modes=list(modes), **settings,
                   memory_method=PeakMemory(device).method,
-                  torch=torch.__version__, results=results, matmul=matmul)
+                  torch=torch.__version__, cuda=torch.version.cuda,
+                  gpu=torch.cuda.get_device_name(device)
+                  if device.type == 'cuda' else None,
+                  results=results, matmul=matmul)
     if args.ref is not None:
         report['ratio'] = ratios(results, modes)
+    if args.grid:
+        report['grid'] = {f'{a} / {b}': ratios(results, modes, a, b)
+                          for a, b in GRID_RATIOS}
     print_report(report)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ and of MMPose's (``td-hm_{S}xmspn50_8xb32-210e_coco-256x192.py``: ``MSPN`` +
   inputs. Warm-up steps are excluded; the two models are timed alternately
   (order swapped every window) in this one process; the ratio of the median
   times per step and the median of the per-window ratios are printed, the
-  latter with its 95 % sign-test confidence interval (6 windows or more).
+  latter with its 95 % sign-test confidence interval (6 windows or more);
+  the windows are timed by :func:`.benchmark.time_windows`.
 
 On a machine shared with other jobs, ``--threads 1`` keeps the timing from
 being dominated by thread oversubscription (2 threads on 2 busy cores ran
@@ -27,8 +28,8 @@ Example::
         --batch-size 2 --threads 1 --windows 11 --steps 1
 """
 import argparse
+import functools
 import statistics
-import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -46,6 +47,7 @@ from ..models.backbones.cross_stage_mspn import (
     convert_mmpose_mspn_state_dict,
 )
 from ..package_files import config_path
+from .benchmark import time_windows
 from .stats import median_interval
 
 __all__ = [
@@ -217,14 +219,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for key in nets:
         for _ in range(args.warmup):
             step(key)
-    times = {key: [] for key in nets}
-    order = ('ours', 'mmpose')
-    for w in range(args.windows):
-        for key in (order if w % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step(key)
-            times[key].append((time.perf_counter() - start) / args.steps)
+    times = time_windows({key: functools.partial(step, key)
+                          for key in ('ours', 'mmpose')}, args.windows,
+                         args.steps, torch.device('cpu'))
     # each window times both models back to back, so its ratio is immune
     # to load that drifts between windows (other jobs on a shared machine)
     ratios = [m / o for o, m in zip(times['ours'], times['mmpose'])]

@@ -1,10 +1,20 @@
-"""Small statistics for the benchmark and claims commands."""
+"""Small statistics for the benchmark and claims commands.
+
+The t-based tests are SciPy's (``scipy.stats``, a runtime dependency):
+:func:`paired_difference` (``ttest_rel`` and its interval),
+:func:`equivalence_test` (two one-sided tests, TOST),
+:func:`noninferiority_test` (a one-sided ``ttest_1samp``); :func:`holm`
+is Holm's step-down adjustment of a family of p-values.
+"""
 import math
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats as scipy_stats
 
 __all__ = [
-    'PairedDifference', 'incomplete_beta', 'median_interval',
-    'paired_difference', 't_cdf', 't_quantile'
+    'OneSidedTest', 'PairedDifference', 'equivalence_test', 'holm',
+    'median_interval', 'noninferiority_test', 'paired_difference'
 ]
 
 
@@ -19,7 +29,7 @@ def median_interval(values: Sequence[float],
     one: the order statistics ``(x_(k), x_(n+1-k))`` with the largest ``k``
     for which ``P(k <= Bin(n, 1/2) <= n - k) >= confidence`` (the number
     of values below the median is ``Bin(n, 1/2)`` for any continuous
-    distribution). Neither NumPy nor SciPy (not a dependency) offers it.
+    distribution). Neither NumPy nor SciPy offers it.
 
     Args:
         values (Sequence[float]): The sample, in any order.
@@ -44,94 +54,6 @@ def median_interval(values: Sequence[float],
     return interval
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified
-    Lentz's method)."""
-    tiny, eps = 1e-300, 1e-15
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                    -(a + m) * (a + b + m) * x / ((a + 2 * m) *
-                                                  (a + 2 * m + 1))):
-            d = 1.0 + num * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + num / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def incomplete_beta(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta function ``I_x(a, b)``.
-
-    Args:
-        a (float): First shape, ``> 0``.
-        b (float): Second shape, ``> 0``.
-        x (float): Point in ``[0, 1]``.
-
-    Returns:
-        float: ``I_x(a, b)``.
-    """
-    if not 0.0 <= x <= 1.0:
-        raise ValueError(f'x must be in [0, 1], got {x!r}')
-    if x in (0.0, 1.0):
-        return x
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) +
-                 a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution with ``df`` degrees of freedom.
-
-    Args:
-        t (float): The point.
-        df (float): Degrees of freedom, ``> 0``.
-
-    Returns:
-        float: ``P(T <= t)``.
-    """
-    if not df > 0:
-        raise ValueError(f'df must be positive, got {df!r}')
-    tail = 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
-def t_quantile(p: float, df: float) -> float:
-    """Quantile of Student's t distribution (the inverse of
-    :func:`t_cdf`), by bisection.
-
-    Args:
-        p (float): Probability in ``(0, 1)``.
-        df (float): Degrees of freedom, ``> 0``.
-
-    Returns:
-        float: ``t`` with ``t_cdf(t, df) == p``.
-    """
-    if not 0 < p < 1:
-        raise ValueError(f'p must be in (0, 1), got {p!r}')
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        low, high = high, 2.0 * high
-    for _ in range(200):
-        mid = 0.5 * (low + high)
-        if t_cdf(mid, df) < p:
-            low = mid
-        else:
-            high = mid
-        if high - low <= 1e-12 * max(1.0, high):
-            break
-    return 0.5 * (low + high)
-
-
 class PairedDifference(NamedTuple):
     """Mean paired difference with its Student-t interval.
 
@@ -154,15 +76,36 @@ class PairedDifference(NamedTuple):
     confidence: float
 
 
+def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """``a - b`` of two paired samples, checked."""
+    if len(a) != len(b):
+        raise ValueError(f'paired samples differ in length: {len(a)} and '
+                         f'{len(b)}')
+    if len(a) < 2:
+        raise ValueError(f'a paired test needs at least 2 pairs, got '
+                         f'{len(a)}')
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not np.isfinite(diffs).all():
+        raise ValueError(f'paired samples must be finite, got {list(a)!r} '
+                         f'and {list(b)!r}')
+    return diffs
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must be in (0, 1), got {confidence!r}')
+
+
 def paired_difference(a: Sequence[float], b: Sequence[float],
                       confidence: float = 0.95) -> PairedDifference:
     """Paired t-test and interval of the mean difference ``a - b``.
 
-    The two arms of a claims row are trained with the same seeds (same
-    data order and augmentation draws), so ``a[i]`` and ``b[i]`` are a
-    pair; the interval is ``mean +- t_{(1+c)/2, n-1} * sd / sqrt(n)``
-    (``scipy.stats.ttest_rel(a, b).confidence_interval(c)``, implemented
-    here so that the result does not depend on a SciPy version).
+    The arms of a claims row are trained with the same seeds (same data
+    order and augmentation draws), so ``a[i]`` and ``b[i]`` are a pair:
+    ``scipy.stats.ttest_rel(a, b)``, its two-sided p-value and its
+    ``confidence_interval(confidence)``, i.e. ``mean +- t_{(1+c)/2, n-1}
+    * sd / sqrt(n)``. With zero spread the interval is the mean itself
+    and the p-value 0 (1 if the mean is 0 too).
 
     Args:
         a (Sequence[float]): First arm, one value per pair.
@@ -173,25 +116,124 @@ def paired_difference(a: Sequence[float], b: Sequence[float],
         PairedDifference: ``n``, ``mean``, ``sd``, ``low``, ``high``,
         ``p_value`` and ``confidence``.
     """
-    if len(a) != len(b):
-        raise ValueError(f'paired samples differ in length: {len(a)} and '
-                         f'{len(b)}')
-    n = len(a)
-    if n < 2:
-        raise ValueError(f'a paired interval needs at least 2 pairs, got {n}')
-    if not 0 < confidence < 1:
-        raise ValueError(f'confidence must be in (0, 1), got {confidence!r}')
-    diffs = [float(x) - float(y) for x, y in zip(a, b)]
-    if not all(math.isfinite(d) for d in diffs):
-        raise ValueError(f'paired samples must be finite, got {a!r} and '
-                         f'{b!r}')
-    mean = sum(diffs) / n
-    sd = math.sqrt(sum((d - mean)**2 for d in diffs) / (n - 1))
-    se = sd / math.sqrt(n)
-    half = t_quantile((1 + confidence) / 2, n - 1) * se
-    if se > 0:
-        p_value = 2.0 * t_cdf(-abs(mean) / se, n - 1)
-    else:
-        p_value = 1.0 if mean == 0 else 0.0
-    return PairedDifference(n, mean, sd, mean - half, mean + half, p_value,
-                            confidence)
+    _check_confidence(confidence)
+    diffs = _differences(a, b)
+    n = len(diffs)
+    mean, sd = float(diffs.mean()), float(diffs.std(ddof=1))
+    if sd == 0:
+        return PairedDifference(n, mean, 0.0, mean, mean,
+                                1.0 if mean == 0 else 0.0, confidence)
+    result = scipy_stats.ttest_rel(a, b)
+    ci = result.confidence_interval(confidence)
+    return PairedDifference(n, mean, sd, float(ci.low), float(ci.high),
+                            float(result.pvalue), confidence)
+
+
+class OneSidedTest(NamedTuple):
+    """Result of a one-sided (or two one-sided) paired t-test.
+
+    Attributes:
+        n: Number of pairs.
+        margin: The margin tested against, ``>= 0``.
+        p_value: The test's p-value (for TOST the larger of its two).
+        passed: Whether ``p_value < alpha``.
+        alpha: Level of the test.
+    """
+
+    n: int
+    margin: float
+    p_value: float
+    passed: bool
+    alpha: float
+
+
+def _one_sided_p(diffs: np.ndarray, popmean: float, alternative: str) -> float:
+    """p-value of ``ttest_1samp(diffs, popmean, alternative=...)``; with
+    zero spread the evidence is exact (0 or 1)."""
+    if float(diffs.std(ddof=1)) == 0:
+        mean = float(diffs.mean())
+        held = mean > popmean if alternative == 'greater' else mean < popmean
+        return 0.0 if held else 1.0
+    return float(scipy_stats.ttest_1samp(
+        diffs, popmean, alternative=alternative).pvalue)
+
+
+def _check_test(margin: float, alpha: float) -> None:
+    if not (math.isfinite(margin) and margin >= 0):
+        raise ValueError(f'margin must be finite and >= 0, got {margin!r}')
+    if not 0 < alpha < 1:
+        raise ValueError(f'alpha must be in (0, 1), got {alpha!r}')
+
+
+def equivalence_test(a: Sequence[float], b: Sequence[float], margin: float,
+                     alpha: float = 0.05) -> OneSidedTest:
+    """Two one-sided paired t-tests (TOST): is ``|mean(a - b)| < margin``?
+
+    Tests ``H0: mean <= -margin`` against ``mean > -margin`` and ``H0:
+    mean >= margin`` against ``mean < margin`` (``scipy.stats.ttest_1samp``
+    on the differences); equivalence is shown at level ``alpha`` when both
+    reject, i.e. when the larger p-value is below ``alpha`` (the same as
+    the ``1 - 2 alpha`` interval lying inside ``(-margin, margin)``).
+
+    Args:
+        a (Sequence[float]): First arm, one value per pair.
+        b (Sequence[float]): Second arm, same length and order.
+        margin (float): Equivalence margin, ``>= 0``.
+        alpha (float): Level. Defaults to ``0.05``.
+
+    Returns:
+        OneSidedTest: ``p_value`` is the larger of the two one-sided ones.
+    """
+    _check_test(margin, alpha)
+    diffs = _differences(a, b)
+    p = max(_one_sided_p(diffs, -margin, 'greater'),
+            _one_sided_p(diffs, margin, 'less'))
+    return OneSidedTest(len(diffs), margin, p, p < alpha, alpha)
+
+
+def noninferiority_test(a: Sequence[float], b: Sequence[float],
+                        margin: float,
+                        alpha: float = 0.05) -> OneSidedTest:
+    """One-sided paired t-test that ``a`` is not worse than ``b`` by
+    ``margin`` or more: ``H0: mean(a - b) <= -margin`` against ``mean >
+    -margin`` (``scipy.stats.ttest_1samp(..., alternative='greater')``).
+
+    Args:
+        a (Sequence[float]): First arm, one value per pair.
+        b (Sequence[float]): Second arm, same length and order.
+        margin (float): Non-inferiority margin, ``>= 0``.
+        alpha (float): Level. Defaults to ``0.05``.
+
+    Returns:
+        OneSidedTest: The test's p-value and whether it passed.
+    """
+    _check_test(margin, alpha)
+    diffs = _differences(a, b)
+    p = _one_sided_p(diffs, -margin, 'greater')
+    return OneSidedTest(len(diffs), margin, p, p < alpha, alpha)
+
+
+def holm(p_values: Sequence[float]) -> List[float]:
+    """Holm's step-down adjusted p-values (family-wise error control).
+
+    Sorted ascending, the ``i``-th smallest p-value (``i`` from 0) is
+    multiplied by ``m - i``, made non-decreasing along the order and
+    capped at 1; a hypothesis is rejected at family-wise level ``alpha``
+    when its adjusted p-value is ``<= alpha``.
+
+    Args:
+        p_values (Sequence[float]): The family's p-values, in ``[0, 1]``.
+
+    Returns:
+        list[float]: Adjusted p-values, in the input order.
+    """
+    p = [float(v) for v in p_values]
+    if not all(0.0 <= v <= 1.0 for v in p):
+        raise ValueError(f'p-values must be in [0, 1], got {p_values!r}')
+    m = len(p)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=p.__getitem__)):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted

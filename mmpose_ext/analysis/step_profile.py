@@ -44,6 +44,7 @@ from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 from torch.profiler import ProfilerActivity, profile
 
+from ..private_state import inductor_kernel_profile
 from .benchmark import Bench
 
 __all__ = ['KINDS', 'kernel_profile', 'main', 'op_kind', 'kind_shares',
@@ -147,15 +148,15 @@ def kernel_profile(enabled: bool) -> ContextManager:
     profiler event each (``enabled``), or that changes nothing.
 
     The switch is private inductor state,
-    ``torch._inductor.config.cpp.enable_kernel_profile`` (torch 2.14;
-    ``tests/test_analysis/test_step_profile.py`` checks it exists). It is
-    part of inductor's cache key, so kernels compiled with it are not
-    reused without it.
+    ``torch._inductor.config.cpp.enable_kernel_profile`` (torch 2.14), set
+    by :func:`mmpose_ext.private_state.inductor_kernel_profile`.
+
+    Args:
+        enabled (bool): Whether to set the switch.
     """
     if not enabled:
         return contextlib.nullcontext()
-    import torch._inductor.config as inductor_config
-    return inductor_config.patch({'cpp.enable_kernel_profile': True})
+    return inductor_kernel_profile()
 
 
 def profile_steps(bench: Bench, mode: str, steps: int,

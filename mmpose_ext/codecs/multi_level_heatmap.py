@@ -13,30 +13,19 @@ from mmpose.codecs.utils import (
 )
 from mmpose.registry import KEYPOINT_CODECS
 
+from ..utils import check_int, check_int_sequence, is_int
+
 _REFINE_MODES = ('shift', 'dark', 'none')
-
-
-def _is_int(value) -> bool:
-    """Whether ``value`` is an integer (``bool`` excluded)."""
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, bool))
 
 
 def _is_positive_odd_int(value) -> bool:
     """Whether ``value`` is a positive odd integer."""
-    return _is_int(value) and value > 0 and value % 2 == 1
+    return is_int(value) and value > 0 and value % 2 == 1
 
 
 def _check_size(name: str, size) -> Tuple[int, int]:
     """Validate a ``(w, h)`` size and return it as a tuple of ints."""
-    try:
-        values = tuple(size)
-    except TypeError:
-        values = ()
-    if len(values) != 2 or not all(_is_int(v) and v > 0 for v in values):
-        raise ValueError(f'{name} must be a pair of positive ints (w, h), '
-                         f'got {size!r}')
-    return int(values[0]), int(values[1])
+    return check_int_sequence(name, size, length=2, unit=' (w, h)')
 
 
 def _reflect101(index: np.ndarray, length: int) -> np.ndarray:
@@ -248,16 +237,8 @@ class MultiLevelHeatmap(BaseKeypointCodec):
                 f'got sigmas={sigmas!r} and kernel_sizes={kernel_sizes!r}')
         if kernel_sizes is not None:
             self.mode = 'kernel'
-            if not isinstance(kernel_sizes, (list, tuple, np.ndarray)) or len(
-                    kernel_sizes) == 0:
-                raise ValueError('kernel_sizes must be a non-empty sequence '
-                                 f'of odd positive ints, got {kernel_sizes!r}')
-            for k in kernel_sizes:
-                if not _is_positive_odd_int(k):
-                    raise ValueError(
-                        'kernel_sizes must contain odd positive ints, got '
-                        f'{k!r} in {kernel_sizes!r}')
-            self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+            self.kernel_sizes = check_int_sequence('kernel_sizes',
+                                                   kernel_sizes, odd=True)
             self.sigmas = None
         else:
             self.mode = 'sigma'
@@ -278,14 +259,12 @@ class MultiLevelHeatmap(BaseKeypointCodec):
                 or not np.isfinite(peak) or peak <= 0):
             raise ValueError(
                 f'peak must be a positive finite number, got {peak!r}')
-        if not _is_int(border) or border < 0:
-            raise ValueError(
-                f'border must be a non-negative int, got {border!r}')
+        check_int('border', border, minimum=0)
         if 2 * border >= min(W, H):
             raise ValueError(
                 f'border={border!r} leaves no valid pixel on a heatmap of '
                 f'size {self.heatmap_size} (need 2 * border < min(W, H))')
-        if not _is_int(blur_kernel_size) or not (
+        if not is_int(blur_kernel_size) or not (
                 blur_kernel_size == 0
                 or _is_positive_odd_int(blur_kernel_size)):
             raise ValueError('blur_kernel_size must be 0 (no blur) or an odd '

@@ -24,9 +24,12 @@ opt-in that names the trust decision.
 that names the file, the pickled class and that opt-in.
 
 Written against MMEngine 0.10.7: the names ``HistoryBuffer`` registers in
-its private ``_statistics_methods`` are read here (the only private state of
-MMEngine the package reads; ``tests/test_engine/test_checkpoint_allowlist.py``
-fails if it disappears).
+its private ``_statistics_methods`` are read through
+:func:`mmpose_ext.private_state.history_buffer_statistics_methods`, and
+:func:`trust_checkpoint_pickles` swaps ``torch.load`` through
+:func:`mmpose_ext.private_state.torch_load_defaults` (both listed, with
+their tests, in that module). numpy's ``_reconstruct`` below is the name a
+pickled array refers to, not numpy state that is read.
 """
 import contextlib
 import importlib
@@ -37,6 +40,11 @@ from typing import Any, Iterator, List
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+
+from ..private_state import (
+    history_buffer_statistics_methods,
+    torch_load_defaults,
+)
 
 __all__ = [
     'allow_mmengine_checkpoint_globals', 'explain_refused_checkpoint',
@@ -50,7 +58,8 @@ _HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'current', 'mean'})
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """Resolve ``getattr`` only for ``HistoryBuffer`` statistics methods."""
-    allowed = _HISTORY_BUFFER_METHODS.union(HistoryBuffer._statistics_methods)
+    allowed = _HISTORY_BUFFER_METHODS.union(
+        history_buffer_statistics_methods())
     if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
@@ -99,19 +108,12 @@ def trust_checkpoint_pickles() -> Iterator[None]:
 
     Full unpickling can execute arbitrary code from the file. Use it only for
     checkpoints from a source you trust, e.g. ones written by older tools
-    that pickled custom objects.
+    that pickled custom objects. ``torch.load`` is replaced process-wide
+    inside the block (:func:`mmpose_ext.private_state.torch_load_defaults`),
+    so MMEngine's loaders use it too; an explicit ``weights_only`` wins.
     """
-    original = torch.load
-
-    def trusting_load(*args, **kwargs):
-        kwargs.setdefault('weights_only', False)
-        return original(*args, **kwargs)
-
-    torch.load = trusting_load
-    try:
+    with torch_load_defaults(weights_only=False):
         yield
-    finally:
-        torch.load = original
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..package_files import PackageFilesNotFound, configs_dir, find_configs
+from ..private_state import copy_state_dict_metadata
 
 __all__ = [
     'CheckpointFit', 'CheckpointMismatchError', 'build_meta_model',
@@ -124,7 +125,6 @@ def load_fitting_weights(model: nn.Module,
     """
     state = OrderedDict(
         (re.sub(r'^module\.', '', k), v) for k, v in state_dict.items())
-    metadata = getattr(state_dict, '_metadata', None)
     own = model.state_dict()
     mismatched = [(k, _shape(v), tuple(own[k].shape))
                   for k, v in state.items()
@@ -132,8 +132,7 @@ def load_fitting_weights(model: nn.Module,
                       own[k].shape))]
     for key, _, _ in mismatched:
         del state[key]
-    if metadata is not None:
-        state._metadata = metadata
+    copy_state_dict_metadata(state_dict, state)  # per-module versions
     with warnings.catch_warnings():
         # copying into a meta model is a no-op, which is all a check needs
         warnings.filterwarnings('ignore', message='.*meta parameter')

@@ -26,6 +26,8 @@ import torch
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from ..private_state import remove_compiled_train_step
+
 __all__ = [
     'NETWORK_PARTS', 'apply_fast_path', 'compile_network',
     'compile_options', 'fast_path_options', 'is_compiled', 'network_modules',
@@ -136,15 +138,17 @@ def undo_mmengine_train_step_compile(runner) -> bool:
     MMEngine 0.10.7's ``Runner._maybe_compile('train_step')`` does
     ``setattr(model, 'train_step', torch.compile(model.train_step))``, an
     instance attribute over the class's method; deleting it restores the
-    method. ``torch.compile`` is lazy, so nothing was compiled yet when
-    this runs (``before_train``). The only place the package relies on
-    that MMEngine detail (tested in
-    ``tests/test_engine/test_fast_path.py``).
+    method (:func:`mmpose_ext.private_state.remove_compiled_train_step`,
+    where that MMEngine detail is listed and tested). ``torch.compile`` is
+    lazy, so nothing was compiled yet when this runs (``before_train``).
+
+    Args:
+        runner (Runner): The runner whose model to restore.
 
     Returns:
         bool: whether a compiled ``train_step`` was removed.
     """
-    return vars(runner.model).pop('train_step', None) is not None
+    return remove_compiled_train_step(runner.model)
 
 
 def apply_fast_path(model: nn.Module,

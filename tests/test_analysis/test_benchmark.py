@@ -28,6 +28,7 @@ model = dict(backbone=dict(depth=18, base_channels=8),
 """
 
 
+@pytest.mark.slow
 def test_benchmark_with_reference(tmp_path, capsys, one_thread):
     config, ref = tmp_path / 'res18.py', tmp_path / 'cpn.py'
     config.write_text(TINY_RES18)
@@ -148,3 +149,115 @@ def test_synthetic_batch_keypoints_inside_the_input():
             sample.gt_instances.keypoints_visible)
     with pytest.raises(ValueError, match='num_keypoints=5 differs'):
         make_topdown_batch(None, num_keypoints=5, dataset_meta=meta)
+
+
+def test_time_windows_alternate_and_synchronise_each_window():
+    calls = []
+    times = benchmark.time_windows(
+        {'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')},
+        windows=3, iters=2, device=torch.device('cpu'),
+        after_round=lambda: calls.append('|'))
+    assert ''.join(calls) == 'aabb|bbaa|aabb|'
+    assert [len(t) for t in times.values()] == [3, 3]
+    assert all(t > 0 for ts in times.values() for t in ts)
+    with pytest.raises(ValueError, match='windows and iters must be >= 1'):
+        benchmark.time_windows({'a': lambda: None}, 0, 1,
+                               torch.device('cpu'))
+
+
+def test_config_labels_and_mmpose_references():
+    assert benchmark.config_labels(['x/a.py']) == [('config', 'x/a.py')]
+    pairs = benchmark.config_labels(['x/a.py', 'y/a.py', 'b.py'],
+                                    mmpose_refs=True)
+    assert [label for label, _ in pairs] == [
+        'a', 'a-1', 'b', 'mmpose-hrnet-w32', 'mmpose-res50',
+        'mmpose-2xmspn50'
+    ]
+    for _, path in pairs[3:]:  # MMPose's own configs, from its wheel
+        assert Path(path).is_file(), path
+
+
+def test_amp_and_fast_path_settings_apply_to_every_config(tmp_path):
+    config = tmp_path / 'res18.py'
+    config.write_text(TINY_RES18)
+    cpu = torch.device('cpu')
+    amp = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0,
+                          amp=True, fast_path='off')
+    # a CPU model gets the CPU wrapper even where a GPU is present
+    assert type(amp.optim_wrapper).__name__ == 'CpuAmpOptimWrapper'
+    assert amp.fast_path_label() == 'CpuAmpOptimWrapper bfloat16'
+    assert not amp.channels_last and amp.compile is None
+    compiled = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0,
+                               fast_path='compile')
+    assert compiled.channels_last and compiled.compile == {}
+    with pytest.raises(ValueError, match='fast path must be one of'):
+        benchmark.fast_path_override('fast')
+
+
+def test_grid_times_four_settings_of_one_config(tmp_path, monkeypatch,
+                                               one_thread):
+    """``--grid``: float32 / bfloat16 x eager / compiled, channels-last,
+    four models of the same weights in one process, and the five ratios,
+    each the median of per-window ratios computed here again (dynamo's
+    eager backend stands in for inductor to keep the test fast)."""
+    override = benchmark.fast_path_override
+
+    def eager_backend(name):
+        options = override(name)
+        if name == 'compile':
+            options['compile'] = dict(backend='eager')
+        return options
+
+    monkeypatch.setattr(benchmark, 'fast_path_override', eager_backend)
+    config = tmp_path / 'res18.py'
+    config.write_text(TINY_RES18)
+    report = benchmark.main([
+        str(config), '--grid', '--mode', 'train', '--windows', '3',
+        '--iters-per-window', '1', '--warmup', '0', '--batch-size', '1',
+        '--input-shape', '64', '64', '--pipeline-images', '0'
+    ])
+    results = report['results']
+    assert list(results) == list(benchmark.GRID)
+    labels = {k: r['fast_path'] for k, r in results.items()}
+    assert labels == {
+        'fp32-eager': 'channels-last',
+        'fp32-compiled': 'channels-last, compiled {\'backend\': \'eager\'}',
+        'amp-eager': 'channels-last, CpuAmpOptimWrapper bfloat16',
+        'amp-compiled': 'channels-last, compiled {\'backend\': '
+        '\'eager\'}, CpuAmpOptimWrapper bfloat16'}
+    assert len(report['grid']) == len(benchmark.GRID_RATIOS)
+    for a, b in benchmark.GRID_RATIOS:
+        r = report['grid'][f'{a} / {b}']['train']
+        ta = results[a]['train']['window_s_per_iter']
+        tb = results[b]['train']['window_s_per_iter']
+        assert r['window_ratios'] == [y / x for x, y in zip(ta, tb)]
+        assert r['median_window_ratio'] == float(np.median(
+            r['window_ratios']))
+
+
+def test_bad_combinations_are_named(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(['a.py', 'b.py', '--ref', 'c.py'])
+    assert '--ref compares one CONFIG' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(['a.py', '--grid', '--amp'])
+    assert '--grid times one CONFIG' in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            benchmark.parse_args(['a.py', '--device', 'cuda'])
+        assert 'CUDA is not available' in capsys.readouterr().err
+
+
+def test_pipeline_time_of_the_dataset_or_random_images(synthetic_coco,
+                                                      one_thread):
+    cfg = Config.fromfile(RES18)
+    cfg.train_dataloader.dataset.data_root = str(synthetic_coco)
+    real = benchmark.pipeline_time(cfg, 3)
+    assert real['source'] == 'dataset' and real['images'] == 3
+    assert 0 < real['s_per_image'] < 5
+    cfg.train_dataloader.dataset.data_root = str(synthetic_coco / 'none')
+    fake = benchmark.pipeline_time(cfg, 2)
+    assert fake['source'] == 'random images'
+    assert 0 < fake['s_per_image'] < 5
+    with pytest.raises(ValueError, match='images must be >= 1'):
+        benchmark.pipeline_time(cfg, 0)

@@ -3,10 +3,14 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
+from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 from mmpose.registry import MODELS
+from torch import nn
 
 from mmpose_ext.analysis import complexity
+from mmpose_ext.analysis.tensor_forward import TensorForward
 
 ROOT = Path(__file__).resolve().parents[2]
 RES18 = ROOT / 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py'
@@ -29,7 +33,46 @@ def test_counts_parameters_and_flops_at_config_input_size(tmp_path, capsys):
     assert '3x128x96' in out  # the codec's (w, h) = (96, 128)
     model = MODELS.build(Config.fromfile(config).model)
     assert params == sum(p.numel() for p in model.parameters())
-    assert flops > 0
+    assert flops == hand_count(TensorForward(model), (128, 96))
+
+
+def hand_count(model: nn.Module, input_shape) -> int:
+    """Multiply-adds of one eval-mode forward counted from the layers'
+    shapes: a convolution costs its kernel's size (``Cout * Cin / groups
+    * kh * kw``) per output position (per *input* position when
+    transposed), an affine BatchNorm two per element; ReLU, pooling and
+    additions count nothing (MMEngine's convention, re-derived here)."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.ConvTranspose2d):
+            total += module.weight.numel() * inputs[0].shape[2:].numel()
+        elif isinstance(module, nn.Conv2d):
+            total += module.weight.numel() * output.shape[2:].numel()
+        elif isinstance(module, nn.BatchNorm2d):
+            total += 2 * inputs[0].numel()
+
+    handles = [m.register_forward_hook(count) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def test_hand_count_of_one_convolution():
+    """The counting rule itself, on a layer small enough to do by hand:
+    a 3x3 conv 3 -> 4 on 8x8 (padding 1) costs 4*3*3*3 = 108 per output
+    pixel, 64 pixels; its BatchNorm 2 * 4 * 64."""
+    layer = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False),
+                          nn.BatchNorm2d(4), nn.ReLU())
+    assert hand_count(layer, (8, 8)) == 108 * 64 + 2 * 4 * 64
+    assert get_model_complexity_info(
+        layer.eval(), input_shape=(3, 8, 8), show_table=False,
+        show_arch=False)['flops'] == 108 * 64 + 2 * 4 * 64
 
 
 def test_flops_scale_with_input_area(tmp_path):

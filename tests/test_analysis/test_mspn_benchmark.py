@@ -2,11 +2,13 @@
 MSPN."""
 import re
 
+import pytest
 import torch
 
 from mmpose_ext.analysis import mspn_benchmark
 
 
+@pytest.mark.slow
 def test_runs_and_reports_equal_parameters(capsys, one_thread):
     report = mspn_benchmark.main([
         '--stages', '2', '--input-size', '64', '64', '--batch-size', '1',

@@ -45,6 +45,7 @@ def mmpose_checkpoint(path, stages, head_prefix='head.'):
     return mspn, head
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('stages', [1, 2, 4])
 def test_converted_weights_give_mmpose_heatmaps(stages, tmp_path, capsys):
     src, dst = tmp_path / 'mspn.pth', tmp_path / 'cross_stage_mspn.pth'
@@ -114,6 +115,7 @@ def test_refusals(tmp_path, capsys):
     assert 'no MSPNHead predictor weights' in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tool_shim(tmp_path):
     src = tmp_path / 'mspn.pth'
     mmpose_checkpoint(src, 1)

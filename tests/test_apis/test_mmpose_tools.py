@@ -35,6 +35,7 @@ from .tool_runs import (
 )
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes(synthetic_coco, tmp_path):
     work_dir = tmp_path / 'work'
     env = dict(subprocess_env(), PORT=str(free_port()),
@@ -140,6 +141,7 @@ def _seeded_losses(root: Path, work_dir: Path, iters: int = 20):
     return recorder.losses[:iters]
 
 
+@pytest.mark.slow
 def test_seeded_deterministic_runs_repeat_exactly(synthetic_coco, tmp_path,
                                                   one_thread):
     try:

@@ -45,6 +45,7 @@ def tiny_checkpoint(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('tool', sorted(TOOLS))
 @pytest.mark.parametrize('option', sorted(MISMATCHES))
 def test_size_mismatch_stops_test_tool(tool, option, tiny_checkpoint,

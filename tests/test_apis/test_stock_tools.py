@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -34,6 +35,7 @@ def stock_train(*args, **kwargs):
                           text=True, timeout=600, **kwargs)
 
 
+@pytest.mark.slow
 def test_stock_train_stops_at_nan_loss(synthetic_coco, tmp_path):
     proc = stock_train(
         RES18, '--work-dir', tmp_path, '--cfg-options',
@@ -49,6 +51,7 @@ def test_stock_train_stops_at_nan_loss(synthetic_coco, tmp_path):
     assert not list(tmp_path.glob('*.pth'))  # nothing of the bad state
 
 
+@pytest.mark.slow
 def test_stock_train_killed_then_resumed(synthetic_coco, tmp_path):
     work_dir = tmp_path / 'work'
     options = ['train_cfg.val_interval=100',
@@ -97,6 +100,7 @@ def test_stock_train_killed_then_resumed(synthetic_coco, tmp_path):
     assert not list(work_dir.glob('.*.tmp'))
 
 
+@pytest.mark.slow
 def test_stock_train_amp_on_cpu(synthetic_coco, tmp_path):
     train_only = [o for o in data_options(synthetic_coco)
                   if not o.startswith(('val_', 'test_'))]
@@ -111,6 +115,7 @@ def test_stock_train_amp_on_cpu(synthetic_coco, tmp_path):
     assert (tmp_path / 'epoch_1.pth').is_file()
 
 
+@pytest.mark.slow
 def test_stock_test_refuses_a_checkpoint_of_another_model(synthetic_coco,
                                                           tmp_path):
     """MMPose's stock tools/test.py gets CheckpointFitHook from the config:

@@ -47,6 +47,7 @@ def seeded(dataset, index, seed):
     return dataset[index]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', MODELS)
 def test_targets_equal_mmpose_megvii_passes(name, synthetic_coco):
     """Every sample of the synthetic train set, with the same random
@@ -102,6 +103,7 @@ def run_tool(tool, *args):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', MODELS)
 def test_mmpose_config_trains_and_tests(name, synthetic_coco, tmp_path):
     """MMPose's RSN-50 / 2xMSPN-50 with the codec swapped (small settings):

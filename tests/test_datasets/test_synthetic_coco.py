@@ -131,6 +131,7 @@ def test_deterministic(dataset: Path, tmp_path: Path) -> None:
                if k.endswith('.jpg'))
 
 
+@pytest.mark.slow
 def test_cli_with_workers_matches_one_process(dataset: Path,
                                               tmp_path: Path) -> None:
     """The shim, with worker processes: byte-identical to the session's

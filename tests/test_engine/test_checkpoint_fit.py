@@ -118,6 +118,7 @@ def test_refusal_names_mismatch_and_the_recorded_config(caplog):
     assert not fit.fits and 'loaded partially' in caplog.text
 
 
+@pytest.mark.slow
 def test_scan_finds_the_config_whose_model_has_the_weights():
     """No recorded name: the configs' models (meta device) are compared
     key by key and shape by shape."""

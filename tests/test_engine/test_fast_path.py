@@ -49,6 +49,7 @@ def flat(outputs):
     return [t for item in outputs for t in flat(item)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('family', list(FAMILIES))
 def test_channels_last_equals_channels_first(family, one_thread):
     """Eval outputs and one training step's loss and gradients, the same
@@ -152,6 +153,7 @@ def dynamo_parameter_name(name: str) -> str:
             f'parameters_{last}_')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('family', ['cpn', 'mca_hourglass', 'simple_baseline'])
 def test_compiled_training_step_compiles_the_head(family, one_thread):
     """MMPose's estimators call ``head.loss``, which calls ``forward``:
@@ -186,6 +188,7 @@ def test_compiled_training_step_compiles_the_head(family, one_thread):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.slow
 def test_compiled_inference_matches_eager(one_thread):
     """``test_step`` (flip test, heatmap decoding) with the backbone and
     head compiled gives the eager heatmaps and keypoints (the compiled

@@ -52,11 +52,13 @@ def test_mismatches_name_keys_and_sizes(options, splits, match):
     check_sizes(cfg, [s for s in ('train', 'test') if s not in splits])
 
 
+@pytest.mark.slow
 def test_every_package_config_agrees():
     for path in find_configs():
         check_sizes(Config.fromfile(str(path)))
 
 
+@pytest.mark.slow
 def test_mmpose_coco_topdown_configs_pass():
     """MMPose's own COCO body configs (heatmap, SimCC, RTMPose, regression)
     are left alone: their codecs, crops and models agree, or are not

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from mmpose_ext.engine import worker_lifetime
 
 from ..test_apis.tool_runs import RES18, ROOT, data_options
@@ -35,6 +37,7 @@ def test_registered_by_the_import():
     assert worker_lifetime.kill_forked_children_with_parent()
 
 
+@pytest.mark.slow
 def test_sigkilled_training_leaves_no_worker(tmp_path):
     """The config's own loaders (batch 32, two persistent workers) on 300
     images: killed at its third iteration, without the at-fork handler

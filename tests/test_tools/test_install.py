@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_install_refuses_a_disk_without_room_for_torch(tmp_path):
     venv = tmp_path / 'venv'
     env = dict(os.environ, VENV=str(venv), PYTHON=sys.executable,

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs/synthetic/mca_hourglass_synthetic-coco-128x96.py')
 
 
+@pytest.mark.slow
 def test_attention_grid(tmp_path, capsys, one_thread):
     cfg = Config.fromfile(CONFIG)
     model = MODELS.build(cfg.model)

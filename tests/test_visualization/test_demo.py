@@ -55,6 +55,7 @@ def detector_checkpoint(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_whole_image_inference(images, checkpoint, tmp_path, capsys):
     out = tmp_path / 'out'
     status = demo.main([str(images), '--config', str(CONFIG),
@@ -79,6 +80,7 @@ def test_whole_image_inference(images, checkpoint, tmp_path, capsys):
     assert '1 person(s)' in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_detector_boxes_are_used(images, checkpoint, detector_checkpoint,
                                  tmp_path, monkeypatch):
     """Detector path end to end, with the detector's output replaced by two
@@ -111,6 +113,7 @@ def test_detector_boxes_are_used(images, checkpoint, detector_checkpoint,
     assert [p['bbox_score'] for p in people] == pytest.approx([0.9, 0.8])
 
 
+@pytest.mark.slow
 def test_detector_finding_nobody_is_an_error(images, checkpoint,
                                              detector_checkpoint, tmp_path,
                                              capsys):
@@ -147,6 +150,7 @@ def test_unreadable_image_is_named_and_others_processed(
     assert (out / 'a_good_pose.json').is_file()
 
 
+@pytest.mark.slow
 def test_missing_checkpoint_exits_with_message(images, tmp_path):
     proc = subprocess.run([
         sys.executable, 'tools/demo.py', str(images), '--config',
@@ -158,6 +162,7 @@ def test_missing_checkpoint_exits_with_message(images, tmp_path):
         proc.stderr)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_is_refused(images, checkpoint,
                                                 tmp_path, capsys):
     """The ResNet-18 weights with the attention-hourglass config: status

@@ -2,7 +2,7 @@
 
 See mmpose_ext.analysis.claims (``--help`` lists the options).
 """
-from mmpose_ext.analysis.claims import main
+from mmpose_ext.analysis.claims.runner import main
 
 if __name__ == '__main__':
     main()

@@ -31,6 +31,8 @@ from mmengine.dist import (
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
+from ...utils import check_positive_int
+
 __all__ = ['DivergedLossError', 'NonFiniteLossError', 'NonFiniteLossHook']
 
 
@@ -102,9 +104,7 @@ class NonFiniteLossHook(Hook):
                 and divergence_factor > 1):
             raise ValueError(f'divergence_factor must be a number > 1 or '
                              f'None, got {divergence_factor!r}')
-        if isinstance(window, bool) or not isinstance(window, int) or (
-                window < 1):
-            raise ValueError(f'window must be a positive int, got {window!r}')
+        window = check_positive_int('window', window)
         self.loss_key = loss_key
         self.divergence_factor = divergence_factor
         self.window = window

@@ -71,11 +71,12 @@ def _to_float32(data: Any) -> Any:
     return data
 
 
-def _autocast_forward(forward: Callable, dtype: torch.dtype) -> Callable:
+def _autocast_forward(forward: Callable, dtype: torch.dtype,
+                      device_type: str = 'cpu') -> Callable:
     """``forward`` under autocast, its outputs returned as float32."""
 
     def run(*args, **kwargs):
-        with torch.autocast('cpu', dtype=dtype):
+        with torch.autocast(device_type, dtype=dtype):
             out = forward(*args, **kwargs)
         return _to_float32(out)
 
@@ -101,15 +102,18 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
     ``wrapped``, by part, with the ``forward`` they wrap, so that a
     compiled part sees the same function at every step and is not
     recompiled. A model without a backbone runs entirely under autocast.
+    Autocast is that of the device the model's parameters are on (the CPU
+    for a model without parameters).
     """
     module = model.module if is_model_wrapper(model) else model
+    device_type = next((p.device.type for p in module.parameters()), 'cpu')
     parts = [
         part for part in (getattr(module, 'backbone', None),
                           getattr(module, 'neck', None))
         if isinstance(part, nn.Module)
     ]
     if not parts:
-        with torch.autocast('cpu', dtype=dtype):
+        with torch.autocast(device_type, dtype=dtype):
             yield
         return
     before = {}  # each part's own instance ``forward``, if it had one
@@ -117,7 +121,8 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
         for part in parts:
             inner = part.forward
             if part not in wrapped or wrapped[part][0] != inner:
-                wrapped[part] = (inner, _autocast_forward(inner, dtype))
+                wrapped[part] = (inner, _autocast_forward(
+                    inner, dtype, device_type))
             before[part] = vars(part).get('forward')
             part.forward = wrapped[part][1]
         yield
@@ -139,7 +144,10 @@ class CpuAmpOptimWrapper(OptimWrapper):
     it), which turns it into this wrapper when there is no GPU. The
     backbone and neck run under bfloat16 autocast, the head and its loss in
     float32 (see the module docstring); parameters, gradients and the
-    optimizer state stay float32.
+    optimizer state stay float32. Autocast follows the model's device: on
+    CUDA (with ``native_only=False``, a CPU check) this is bfloat16 for
+    MMPose's heads, whose loss fails under MMEngine's ``AmpOptimWrapper``
+    with ``dtype='bfloat16'`` (numpy has no bfloat16).
 
     Args:
         loss_scale (float | str | dict): Accepted so that configs written

@@ -26,6 +26,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_int_sequence, check_positive_int
 from ..layers import CrossStageAggregation
 from ..utils import interpolate
 
@@ -250,13 +251,9 @@ class CrossStageMSPN(BaseBackbone):
                             ('unit_channels', unit_channels),
                             ('stem_channels', stem_channels),
                             ('base_channels', base_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
-        if num_keypoints is not None and (not isinstance(num_keypoints, int)
-                                          or num_keypoints < 1):
-            raise ValueError('num_keypoints must be None or a positive int, '
-                             f'got {num_keypoints!r}')
+            check_positive_int(name, value)
+        if num_keypoints is not None:
+            check_positive_int('num_keypoints', num_keypoints)
         self.depth = depth
         self.num_stages = num_stages
         self.num_units = NUM_UNITS
@@ -265,11 +262,8 @@ class CrossStageMSPN(BaseBackbone):
         block, depth_blocks = ResNet.arch_settings[depth]
         if stage_blocks is None:
             stage_blocks = depth_blocks
-        elif (len(stage_blocks) != NUM_UNITS or not all(
-                isinstance(n, int) and n > 0 for n in stage_blocks)):
-            raise ValueError(f'stage_blocks must be {NUM_UNITS} positive '
-                             f'ints, got {stage_blocks!r}')
-        self.stage_blocks = tuple(stage_blocks)
+        self.stage_blocks = check_int_sequence('stage_blocks', stage_blocks,
+                                               length=NUM_UNITS)
         norm_cfg = copy.deepcopy(norm_cfg or dict(type='BN'))
 
         self.stem = ConvModule(

@@ -17,6 +17,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_int_sequence, check_positive_int, is_int
 from ..utils import interpolate
 
 __all__ = ['HRUHourglassNet']
@@ -233,23 +234,20 @@ class HRUHourglassNet(BaseBackbone):
                             ('num_poolings', num_poolings),
                             ('stem_stride', stem_stride),
                             ('num_modules', num_modules)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         stem_block_channels = [list(g) for g in stem_block_channels]
-        if not stem_block_channels or not all(
-                g and all(isinstance(c, int) and c > 0 for c in g)
-                for g in stem_block_channels):
-            raise ValueError(
-                f'stem_block_channels must be non-empty groups of positive '
-                f'ints, got {stem_block_channels!r}')
+        if not stem_block_channels:
+            raise ValueError('stem_block_channels must be non-empty groups '
+                             'of positive ints, got []')
+        for i, group in enumerate(stem_block_channels):
+            check_int_sequence(f'stem_block_channels[{i}]', group)
         if num_skip_blocks is None:
             num_skip_blocks = [
                 max(d - 2, 0) for d in range(num_poolings, 0, -1)
             ]
         num_skip_blocks = list(num_skip_blocks)
         if len(num_skip_blocks) != num_poolings or not all(
-                isinstance(n, int) and n >= 0 for n in num_skip_blocks):
+                is_int(n) and n >= 0 for n in num_skip_blocks):
             raise ValueError(
                 f'num_skip_blocks={num_skip_blocks!r} must give a '
                 f'non-negative int per level (num_poolings={num_poolings})')
@@ -360,7 +358,7 @@ class HRUHourglassNet(BaseBackbone):
         in_indices = cfg.get('in_indices')
         if in_indices is None:
             in_indices = range(num_levels)
-        elif isinstance(in_indices, int):
+        elif is_int(in_indices):
             in_indices = (in_indices, )
         if any(not -num_levels <= i < num_levels for i in in_indices):
             raise ValueError(

@@ -5,7 +5,6 @@ TensorFlow code (https://github.com/chenyilun95/tf-cpn, ``network.py`` and
 ``mptest.py``) with MMPose's building blocks and this package's supervision
 toolkit (``MultiLevelHeatmap``, ``WeightedHeatmapMSELoss``, ``OHKMLoss``).
 """
-import numbers
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -22,6 +21,7 @@ from mmpose.utils.typing import (
 )
 from torch import Tensor, nn
 
+from ...utils import check_int, check_int_sequence, check_positive_int, is_int
 from ..losses.target_levels import resolve_target_level
 from ..utils import interpolate
 from .heatmap_head_utils import (
@@ -33,17 +33,6 @@ from .heatmap_head_utils import (
 __all__ = ['CPNHead']
 
 CPNOutputs = Tuple[List[Tensor], Optional[Tensor]]
-
-
-def _is_int(value) -> bool:
-    """Whether ``value`` is an integer (``bool`` excluded)."""
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, bool))
-
-
-def _is_positive_int(value) -> bool:
-    """Whether ``value`` is a positive integer."""
-    return _is_int(value) and value > 0
 
 
 @MODELS.register_module()
@@ -179,41 +168,28 @@ class CPNHead(BaseHead):
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
-        if (not isinstance(in_channels, Sequence)
-                or isinstance(in_channels, str)
-                or len(in_channels) == 0
-                or not all(_is_positive_int(c) for c in in_channels)):
-            raise ValueError('in_channels must be a non-empty sequence of '
-                             'positive ints (one per feature level), got '
-                             f'{in_channels!r}')
+        check_int_sequence('in_channels', in_channels,
+                           unit=' (one per feature level)')
         for name, value in (('out_channels', out_channels),
                             ('feat_channels', feat_channels)):
-            if not _is_positive_int(value):
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         if feat_channels % 2:
             raise ValueError('feat_channels must be even (the bottlenecks '
                              f'halve it), got {feat_channels!r}')
         if out_shape is not None:
-            if (not isinstance(out_shape, Sequence)
-                    or len(out_shape) != 2
-                    or not all(_is_positive_int(s) for s in out_shape)):
-                raise ValueError('out_shape must be None or a pair of '
-                                 f'positive ints (H, W), got {out_shape!r}')
-            out_shape = tuple(int(s) for s in out_shape)
+            out_shape = check_int_sequence('out_shape', out_shape, length=2,
+                                           unit=' (H, W)')
         num_levels = len(in_channels)
         if global_levels is None:
             global_levels = tuple(range(num_levels))
         if (not isinstance(global_levels, Sequence)
                 or isinstance(global_levels, str)
                 or len(global_levels) != num_levels
-                or not all(_is_int(lv) for lv in global_levels)):
+                or not all(is_int(lv) for lv in global_levels)):
             raise ValueError(
                 f'global_levels must give one int target level per feature '
                 f'level ({num_levels}), got {global_levels!r}')
-        if not _is_int(refine_level):
-            raise ValueError(
-                f'refine_level must be an int, got {refine_level!r}')
+        check_int('refine_level', refine_level)
         if not isinstance(refine_net, bool):
             raise ValueError(
                 f'refine_net must be a bool, got {refine_net!r}')

@@ -18,6 +18,7 @@ from mmpose.utils.typing import (
 )
 from torch import Tensor, nn
 
+from ...utils import check_positive_int, is_int
 from ..utils import interpolate
 from .heatmap_head_utils import (
     add_accuracy,
@@ -99,9 +100,7 @@ class MultiStageHeatmapHead(BaseHead):
         for name, value in (('num_stages', num_stages),
                             ('num_units', num_units),
                             ('out_channels', out_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_stages = num_stages
@@ -128,7 +127,7 @@ class MultiStageHeatmapHead(BaseHead):
     def _make_final_layers(self, in_channels: Union[int, Sequence[int]],
                            final_layer: OptConfigType) -> nn.ModuleList:
         """One conv per (stage, unit), stage-major."""
-        if isinstance(in_channels, int):
+        if is_int(in_channels):
             in_channels = [in_channels] * self.num_units
         if len(in_channels) != self.num_units:
             raise ValueError(

@@ -14,6 +14,8 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_int_sequence, check_positive_int
+
 __all__ = ['CrossStageAggregation']
 
 
@@ -73,16 +75,10 @@ class CrossStageAggregation(BaseModule):
                  norm_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
-        in_channels = tuple(in_channels)
-        if not in_channels or not all(
-                isinstance(c, int) and c > 0 for c in in_channels):
-            raise ValueError('in_channels must be a non-empty sequence of '
-                             f'positive ints, got {in_channels!r}')
+        in_channels = check_int_sequence('in_channels', in_channels)
         for name, value in (('unit_channels', unit_channels),
                             ('out_channels', out_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         if not isinstance(with_skips, bool):
             raise ValueError(
                 f'with_skips must be a bool, got {with_skips!r}')

@@ -13,6 +13,8 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_positive_int
+
 __all__ = ['PreActBottleneck']
 
 #: ConvModule order of a pre-activation unit: BN -> ReLU -> conv.
@@ -66,9 +68,7 @@ class PreActBottleneck(BaseModule):
         for name, value in (('in_channels', in_channels),
                             ('out_channels', out_channels),
                             ('mid_channels', mid_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels

@@ -15,6 +15,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_positive_int
 from .pre_act_bottleneck import PRE_ACT_ORDER
 
 __all__ = ['SoftGatedBlock']
@@ -90,9 +91,7 @@ class SoftGatedBlock(BaseModule):
         for name, value in (('in_channels', in_channels),
                             ('out_channels', out_channels),
                             ('stride', stride)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         if out_channels % 4:
             raise ValueError(
                 f'out_channels={out_channels} must be a multiple of 4 (the '

@@ -8,6 +8,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_positive_int
 from .ohkm_loss import OHKMLoss
 from .target_levels import stage_unit_levels
 from .weighted_heatmap_mse_loss import WeightedHeatmapMSELoss
@@ -74,10 +75,7 @@ class CoarseToFineLoss(nn.Module):
         super().__init__()
         for name, value in (('num_stages', num_stages),
                             ('num_units', num_units)):
-            if (not isinstance(value, int) or isinstance(value, bool)
-                    or value <= 0):
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
+            check_positive_int(name, value)
         if 'loss' not in loss_name:
             raise ValueError(
                 f"loss_name must contain 'loss', got {loss_name!r}")

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor, nn
 
+from ...utils import check_positive_int
 from .heatmap_loss_utils import check_heatmap_inputs
 
 _CRITERIA = ('mse', 'l1', 'smooth_l1')
@@ -49,9 +50,7 @@ class OHKMLoss(nn.Module):
                  use_target_weight: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        if (not isinstance(topk, int) or isinstance(topk, bool)
-                or topk <= 0):
-            raise ValueError(f'topk must be a positive int, got {topk!r}')
+        check_positive_int('topk', topk)
         if criterion not in _CRITERIA:
             raise ValueError(f'criterion must be one of {_CRITERIA}, '
                              f'got {criterion!r}')

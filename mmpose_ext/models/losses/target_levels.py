@@ -11,8 +11,9 @@ call them, and ``MultiStageHeatmapHead`` reads its loss's
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
+
+from ...utils import is_int
 
 __all__ = ['LEVEL_MAP_RULES', 'resolve_target_level', 'stage_unit_levels']
 
@@ -41,12 +42,6 @@ def resolve_target_level(level: int, num_levels: int, output: str) -> int:
             f'{output} is mapped to target level {level}, out of range for '
             f'the {num_levels} levels the codec encodes')
     return level % num_levels
-
-
-def _is_int(value) -> bool:
-    """Whether ``value`` is an integer (``bool`` excluded)."""
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, bool))
 
 
 def stage_unit_levels(level_map: str | Sequence[Sequence[int]],
@@ -106,7 +101,7 @@ def stage_unit_levels(level_map: str | Sequence[Sequence[int]],
                 raise ValueError(f'level_map[{s}] = {row!r} must have '
                                  f'num_units={U} entries')
             for j, level in enumerate(row):
-                if not _is_int(level):
+                if not is_int(level):
                     raise TypeError(f'level_map[{s}][{j}] must be an int, '
                                     f'got {level!r}')
             rows.append([int(level) for level in row])

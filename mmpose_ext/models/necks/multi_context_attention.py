@@ -14,6 +14,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils import check_int_sequence, check_positive_int, is_int
 from ..utils import interpolate
 
 __all__ = ['MultiContextAttention']
@@ -169,17 +170,12 @@ class MultiContextAttention(BaseModule):
                  keep_attention_maps: bool = True,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(in_indices, int):
+        if is_int(in_indices):
             in_indices = (in_indices, )
-        if isinstance(in_channels, int):
+        if is_int(in_channels):
             in_channels = [in_channels] * (
                 1 if in_indices is None else len(in_indices))
-        in_channels = list(in_channels)
-        if not in_channels or not all(
-                isinstance(c, int) and c > 0 for c in in_channels):
-            raise ValueError(
-                f'in_channels must be a positive int or a non-empty '
-                f'sequence of them, got {in_channels!r}')
+        in_channels = list(check_int_sequence('in_channels', in_channels))
         if in_indices is not None and len(in_indices) != len(in_channels):
             raise ValueError(
                 f'in_indices={tuple(in_indices)!r} selects '
@@ -187,14 +183,8 @@ class MultiContextAttention(BaseModule):
                 f'describes {len(in_channels)}')
         for name, value in (('num_keypoints', num_keypoints),
                             ('num_iters', num_iters)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'{name} must be a positive int, got {value!r}')
-        if (not isinstance(kernel_size, int) or kernel_size < 1
-                or kernel_size % 2 == 0):
-            raise ValueError(
-                f'kernel_size must be a positive odd int, got '
-                f'{kernel_size!r}')
+            check_positive_int(name, value)
+        check_positive_int('kernel_size', kernel_size, odd=True)
         if combine not in _COMBINE_MODES:
             raise ValueError(
                 f'combine={combine!r} is not one of {_COMBINE_MODES}')

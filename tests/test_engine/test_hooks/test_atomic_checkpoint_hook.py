@@ -123,6 +123,7 @@ def test_checkpoints_are_written_through_the_atomic_backend(toy_runner,
                       atomic_local_backend.AtomicLocalBackend)
 
 
+@pytest.mark.slow
 def test_rank0_failure_stops_every_rank(toy_runner, tmp_path):
     """A resumed two-process run whose only checkpoint is truncated: rank 0
     fails repairing the resume record, and rank 1, which waited for it,
@@ -137,6 +138,7 @@ def test_rank0_failure_stops_every_rank(toy_runner, tmp_path):
         'repairing the resume record: rank 0: RuntimeError: '), outcomes
 
 
+@pytest.mark.slow
 def test_rank0_save_failure_stops_every_rank(tmp_path):
     """Rank 0 writes the checkpoints; when that fails (a full disk) during
     training, rank 1 stops with it instead of waiting in the next

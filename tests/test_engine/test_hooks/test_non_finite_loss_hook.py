@@ -58,6 +58,7 @@ def test_stops_at_bad_loss_and_keeps_last_checkpoint(bad_value, toy_runner,
     assert all(torch.isfinite(w).all() for w in weights.values())
 
 
+@pytest.mark.slow
 def test_nan_on_one_rank_stops_every_rank_before_saving(tmp_path):
     """Two-process DDP (gloo): rank 1's loss turns NaN at iteration 4, a
     save point. Both ranks stop there with the package's error naming rank
@@ -129,6 +130,7 @@ def test_divergence_stops_at_the_rise_not_at_noise():
         NonFiniteLossHook(window=0)
 
 
+@pytest.mark.slow
 def test_diverging_run_stops_before_saving(toy_runner, tmp_path):
     """A finite spike of 1e6 x the loss at iteration 26 stops the run
     there; the checkpoint of iteration 24 is the last one."""

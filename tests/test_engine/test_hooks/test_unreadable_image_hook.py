@@ -127,6 +127,7 @@ def test_skip_in_training_false_makes_training_images_fatal(damaged_coco):
         dataset[index]
 
 
+@pytest.mark.slow
 def test_iteration_based_training_with_workers_skips(damaged_coco,
                                                      synthetic_coco,
                                                      tmp_path):
@@ -162,6 +163,7 @@ def test_iteration_based_training_with_workers_skips(damaged_coco,
     assert 'Iter(train) [6/6]' in log
 
 
+@pytest.mark.slow
 def test_one_rank_unreadable_image_stops_every_rank(tmp_path):
     """Two-process validation where only rank 1's share holds an empty
     image: rank 1 raises the package's error naming it, rank 0 stops with
@@ -185,6 +187,7 @@ def test_one_rank_unreadable_image_stops_every_rank(tmp_path):
         outcomes
 
 
+@pytest.mark.slow
 def test_two_ranks_validate_readable_images(tmp_path):
     """Control: with every image readable both ranks finish."""
     import cv2

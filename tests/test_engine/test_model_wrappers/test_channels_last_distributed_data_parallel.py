@@ -16,6 +16,7 @@ def _ddp_kwargs(wrapper: str) -> dict:
                 custom_hooks=[dict(type='FastPathHook', channels_last=True)])
 
 
+@pytest.mark.slow
 def test_no_stride_mismatch_in_two_process_training(tmp_path):
     """With MMEngine's wrapper, FastPathHook's channels-last weights come
     after DDP laid out its buckets (PyTorch warns of the stride mismatch);

@@ -80,6 +80,7 @@ def mapped_weights(mspn, head):
     return {k[len('backbone.'):]: v for k, v in converted.items()}
 
 
+@pytest.mark.slow
 def test_default_layout_matches_mmpose_mspn50():
     """ResNet-50 channels, and the parameters of MMPose's 2xMSPN-50 config
     (MSPN + MSPNHead) mapped one to one."""
@@ -319,6 +320,7 @@ def test_trains_in_topdown_pose_estimator(topdown_batch):
     assert results[0].pred_instances.keypoints.shape == (1, 17, 2)
 
 
+@pytest.mark.slow
 def test_synthetic_config_model_trains(topdown_batch):
     """The synthetic config's 2-stage model (MSPN's predictors in the
     backbone, head on heatmap inputs, peak-255 targets of its codec at
@@ -398,6 +400,7 @@ def smoke():
     assert not missing, missing
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager_with_aten_upsampling():
     """Compiled, the up-sampling units keep ATen's bilinear backward
     (``interpolate``) and forward and gradients equal eager ones."""

@@ -35,6 +35,7 @@ def block_types(seq):
     return [type(m).__name__ for m in seq]
 
 
+@pytest.mark.slow
 def test_default_model_yields_8_sets_of_64x64_heatmaps(default_net):
     with torch.no_grad():
         outs = default_net(torch.empty(1, 3, 256, 256, device='meta'))
@@ -243,6 +244,7 @@ def smoke():
     assert net.attention_maps[1]['parts'].shape == (2, 5, 16, 16)
 
 
+@pytest.mark.slow
 def test_synthetic_plain_hourglass_localises_a_fixed_batch(
         fit_config_on_batch):
     """Regression test of a training failure: with PyTorch's default init

@@ -175,6 +175,7 @@ def smoke():
     assert not missing, missing
 
 
+@pytest.mark.slow
 def test_synthetic_config_localises_a_fixed_batch(fit_config_on_batch):
     """The synthetic soft-gated config learns to localise (not only to
     lower its loss towards empty heatmaps) on one fixed batch."""

@@ -319,6 +319,7 @@ def test_synthetic_config_builds():
     assert model.head.decoder.peak == 255.
 
 
+@pytest.mark.slow
 def test_synthetic_config_localises_a_fixed_batch(fit_config_on_batch):
     """Regression test of a training failure: the head's output convs end
     in BN (as CPN's), so unit-peak targets (mean square ~1e-3) are dwarfed

@@ -42,6 +42,12 @@ def test_forward_shapes(num_stages, num_units):
         for j in range(num_units):
             x = feats[s + 1] if num_units == 1 else feats[s + 1][j]
             assert out[s][j].shape == (2, 17, *x.shape[-2:])
+            # the 1x1 conv of (stage s, unit j), stage-major, on its input
+            layer = head.final_layers[s * num_units + j]
+            expected = torch.einsum('bchw,kc->bkhw', x,
+                                    layer.weight[:, :, 0, 0])
+            torch.testing.assert_close(
+                out[s][j], expected + layer.bias[None, :, None, None])
 
 
 @pytest.mark.parametrize('num_stages', [1, 2, 4])
@@ -86,6 +92,54 @@ def test_multilevel_targets_and_units(topdown_batch):
     assert {'loss_stage0', 'loss_stage1', 'acc_pose'} <= set(losses)
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(c.weight.grad is not None for c in head.final_layers)
+
+
+def test_multilevel_stage_losses_by_hand(topdown_batch):
+    """Each unit output is its mapped target level plus a constant c_j, so
+    every labelled keypoint's MSE is c_j**2: a stage's loss is then
+    0.25 * (c_0**2 + c_1**2 + c_2**2) (MSE over the labelled keypoints)
+    + 1.0 * c_3**2 (OHKM, per sample with a labelled keypoint, averaged
+    over the batch), MSPN's unit weights and criteria."""
+    batch = topdown_batch(MULTI)
+    head = build_head(num_stages=2, num_units=4, heatmap_inputs=True,
+                      decoder=MULTI)
+    targets, weights = level_targets(batch['data_samples'], 17)
+    assert set(weights.unique().tolist()) <= {0.0, 1.0}
+    level_map = head.loss_module.get_level_map(targets.shape[1])
+    offsets = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]
+    feats = [[targets[:, level_map[s][j]] + offsets[s][j] for j in range(4)]
+             for s in range(2)]
+    losses = head.loss(feats, batch['data_samples'])
+    labelled = (weights[:, 0] > 0).any(dim=1).float()
+    assert labelled.any()
+    for s in range(2):
+        c = offsets[s]
+        expected = 0.25 * (c[0]**2 + c[1]**2 + c[2]**2) + \
+            c[3]**2 * labelled.mean().item()
+        assert losses[f'loss_stage{s}'].item() == pytest.approx(expected,
+                                                               rel=1e-5)
+
+
+def test_predict_decodes_a_known_peak(topdown_batch):
+    """Gaussian heatmaps peaked at pixel (x, y) with height h decode to
+    input-image keypoints (4x, 4y) (48x64 input, 12x16 heatmaps; no
+    quarter shift on a symmetric peak) with score h."""
+    batch = topdown_batch(None)
+    head = build_head(heatmap_inputs=True)
+    K, H, W = 17, 16, 12
+    xs = torch.arange(K) % (W - 2) + 1
+    ys = torch.arange(K) % (H - 2) + 1
+    heights = torch.linspace(0.5, 1.0, K)
+    yy, xx = torch.meshgrid(torch.arange(H), torch.arange(W), indexing='ij')
+    heatmaps = heights[:, None, None] * torch.exp(
+        -((xx - xs[:, None, None])**2 + (yy - ys[:, None, None])**2) / 8.)
+    feats = [heatmaps[None].repeat(2, 1, 1, 1)]
+    preds = head.predict(feats, batch['data_samples'], {})
+    expected = torch.stack([xs, ys], dim=1).float().numpy() * 4
+    for pred in preds:
+        np.testing.assert_allclose(pred.keypoints[0], expected)
+        np.testing.assert_allclose(pred.keypoint_scores[0], heights.numpy(),
+                                   rtol=1e-6)
 
 
 def test_supervision_follows_level_map(topdown_batch):

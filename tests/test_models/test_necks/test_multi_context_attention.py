@@ -108,7 +108,39 @@ def test_vectorised_part_attention_equals_loop():
                                atol=1e-5)
 
 
-def test_part_attention_speed_up():
+def conv_calls(module: nn.Module, fn, *args) -> int:
+    """How many convolutions ``fn(*args)`` runs among ``module``'s."""
+    calls = []
+    handles = [m.register_forward_hook(lambda *_: calls.append(1))
+               for m in module.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        fn(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return len(calls)
+
+
+def test_part_attention_runs_one_convolution_per_step_for_all_keypoints():
+    """The vectorised part attention runs each CRF step as one grouped
+    convolution for all K keypoints: the released per-keypoint loop runs K
+    times as many (the speed-up's cause, counted rather than timed)."""
+    neck = build_neck(in_channels=32, num_keypoints=17, kernel_size=5,
+                      part_attention=True, num_iters=3).eval()
+    loop = LoopPartAttention(neck).eval()
+    h = torch.randn(1, 32, 8, 8)
+    with torch.no_grad():
+        vectorised = conv_calls(neck, neck.forward_parts, h)
+        looped = conv_calls(loop, loop, h)
+    # the unary conv once, the spatial kernel once per CRF iteration (3),
+    # the predictor once
+    assert vectorised == 1 + 3 + 1
+    assert looped == 17 * vectorised
+
+
+def test_part_attention_speed_up(one_thread):
+    """Wall-clock, with one torch thread (the measured speed-up there is
+    10-15x, so the ordering is robust to a busy machine)."""
     torch.manual_seed(0)
     neck = build_neck(in_channels=128, num_keypoints=17, kernel_size=11,
                       part_attention=True).eval()
@@ -261,6 +293,7 @@ def test_errors_name_the_problem():
         build_neck().forward_parts(torch.rand(1, 16, 8, 8))
 
 
+@pytest.mark.slow
 def test_synthetic_demo_config_localises_a_fixed_batch(fit_config_on_batch):
     """The predictor starts at std 0.001 with zero bias, as MMPose's heads:
     with PyTorch's default init the demo config reached acc_pose 0.59
