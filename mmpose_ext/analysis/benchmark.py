@@ -149,6 +149,8 @@ GRID = {
 GRID_RATIOS = (('fp32-compiled', 'fp32-eager'), ('amp-compiled', 'amp-eager'),
                ('amp-eager', 'fp32-eager'), ('amp-compiled', 'fp32-compiled'),
                ('amp-compiled', 'fp32-eager'))
+#: ``optim_wrapper`` keys of the mixed-precision wrappers only.
+AMP_KEYS = ('loss_scale', 'dtype', 'use_fsdp', 'native_only')
 #: ``--fast-path`` settings other than each config's own.
 FAST_PATHS = ('off', 'channels-last', 'compile')
 _MMPOSE_COCO = (Path(mmpose.__file__).parent / '.mim' / 'configs' /
@@ -335,7 +337,7 @@ def tensor_bytes(tensors) -> int:
 
 # ----------------------------------------------------------------- model
 def build_optimizer(model: torch.nn.Module, cfg: Config,
-                    amp: bool = False) -> OptimWrapper:
+                    amp: Optional[bool] = None) -> OptimWrapper:
     """The config's optimizer wrapper, built as the runner builds it.
 
     The config's ``optim_wrapper`` (Adam at lr 1e-4 if it has none),
@@ -345,11 +347,14 @@ def build_optimizer(model: torch.nn.Module, cfg: Config,
     Args:
         model (nn.Module): The model, on its device.
         cfg (Config): The config.
-        amp (bool): Make it an ``AmpOptimWrapper`` with dynamic loss
-            scaling, as ``tools/train.py --amp`` does; for a model on the
-            CPU the package's ``CpuAmpOptimWrapper`` (also where a GPU is
-            present, whose autocast would not reach the CPU model).
-            Defaults to ``False``.
+        amp (bool, optional): ``True`` makes it an ``AmpOptimWrapper`` with
+            dynamic loss scaling, as ``tools/train.py --amp`` does; for a
+            model on the CPU the package's ``CpuAmpOptimWrapper`` (also
+            where a GPU is present, whose autocast would not reach the CPU
+            model). ``False`` makes it MMEngine's float32
+            ``OptimWrapper`` (also for a config that selects mixed
+            precision). ``None`` keeps the config's own. Defaults to
+            ``None``.
     """
     optim_cfg = copy.deepcopy(cfg.get('optim_wrapper', None) or dict(
         optimizer=dict(type='Adam', lr=1e-4)))
@@ -358,6 +363,10 @@ def build_optimizer(model: torch.nn.Module, cfg: Config,
         optim_cfg['type'] = 'CpuAmpOptimWrapper' if on_cpu else (
             'AmpOptimWrapper')
         optim_cfg.setdefault('loss_scale', 'dynamic')
+    elif amp is not None:
+        optim_cfg['type'] = 'OptimWrapper'
+        for key in AMP_KEYS:
+            optim_cfg.pop(key, None)
     return build_optim_wrapper(model, optim_cfg)
 
 
@@ -449,7 +458,7 @@ class Bench:
     def __init__(self, label: str, config: str, device: torch.device,
                  batch_size: int, input_shape: Optional[Sequence[int]],
                  seed: int, cfg_options: Optional[dict] = None,
-                 amp: bool = False, fast_path: str = 'config'):
+                 amp: Optional[bool] = None, fast_path: str = 'config'):
         init_default_scope('mmpose')
         cfg = Config.fromfile(config)
         if cfg_options:
@@ -496,8 +505,8 @@ class Bench:
         optimizer = self.optim_wrapper.optimizer
         if any(g.get('fused') for g in optimizer.param_groups):
             parts.append(f'fused {type(optimizer).__name__} step')
-        if self.amp:
-            wrapper = type(self.optim_wrapper).__name__
+        wrapper = type(self.optim_wrapper).__name__
+        if wrapper in ('AmpOptimWrapper', 'CpuAmpOptimWrapper'):
             dtype = getattr(self.optim_wrapper, 'cast_dtype', None) or (
                 torch.float32 if wrapper == 'CpuAmpOptimWrapper' else
                 torch.float16)  # AmpOptimWrapper's default on CUDA
@@ -776,7 +785,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     MMLogger.get_instance(f'benchmark-{time.time_ns()}',
                          log_level='WARNING')
     modes = MODES if args.mode == 'both' else (args.mode, )
-    settings = dict(amp=args.amp, fast_path=args.fast_path)
+    # --amp: mixed precision for every config; without it each config's own
+    settings = dict(amp=args.amp or None, fast_path=args.fast_path)
     if args.grid:
         benches = [
             Bench(label, args.config[0], device, args.batch_size,

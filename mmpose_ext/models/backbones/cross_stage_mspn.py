@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ...utils import check_int_sequence, check_positive_int
 from ..layers import CrossStageAggregation
-from ..utils import interpolate
+from ..utils import MaxPool2d, interpolate
 
 __all__ = [
     'CrossStageMSPN', 'convert_mmpose_mspn_state_dict', 'mspn_key_rules'
@@ -269,7 +269,7 @@ class CrossStageMSPN(BaseBackbone):
         self.stem = ConvModule(
             3, stem_channels, 7, stride=2, padding=3, norm_cfg=norm_cfg,
             inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stages = nn.ModuleList(
             MSPNStage(block, stage_blocks, stem_channels, base_channels,
                       unit_channels, num_keypoints, norm_cfg)

@@ -18,7 +18,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ...utils import check_int_sequence, check_positive_int, is_int
-from ..utils import interpolate
+from ..utils import MaxPool2d, interpolate
 
 __all__ = ['HRUHourglassNet']
 
@@ -73,7 +73,7 @@ class HRUHourglassModule(BaseModule):
             for _ in range(num_modules)
             for j in range(1 + num_skip_blocks[0])
         ])
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.pool = MaxPool2d(kernel_size=2, stride=2)
         self.down_branch = nn.Sequential(
             *[_build_block(block, c, c) for _ in range(num_modules)])
         if depth > 1:
@@ -329,7 +329,7 @@ class HRUHourglassNet(BaseBackbone):
         c = groups[0][0]
         for i, group in enumerate(groups):
             if i > 0:
-                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                layers.append(MaxPool2d(kernel_size=2, stride=2))
             for width in group:
                 layers.append(_build_block(block, c, width))
                 c = width

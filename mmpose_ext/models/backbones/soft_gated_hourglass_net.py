@@ -18,7 +18,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from ..layers.pre_act_bottleneck import PRE_ACT_ORDER
-from ..utils import interpolate
+from ..utils import MaxPool2d, interpolate
 from .hru_hourglass_net import HRUHourglassNet, _build_block
 
 __all__ = ['SoftGatedHourglassNet']
@@ -56,7 +56,7 @@ class SoftGatedHourglassModule(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.depth = depth
         self.skip_branch = _build_block(block, channels, channels)
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.pool = MaxPool2d(kernel_size=2, stride=2)
         self.down_branch = _build_block(block, channels, channels)
         if depth > 1:
             self.inner = SoftGatedHourglassModule(depth - 1, channels, block,

@@ -11,7 +11,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
-from ..utils import interpolate
+from ..utils import MaxPool2d, interpolate
 from .pre_act_bottleneck import PRE_ACT_ORDER, PreActBottleneck
 
 __all__ = ['HourglassResidualUnit']
@@ -69,7 +69,7 @@ class HourglassResidualUnit(PreActBottleneck):
         self.pool_branch = nn.Sequential(
             build_norm_layer(self.norm_cfg, in_channels)[1],
             build_activation_layer(self.act_cfg),
-            nn.MaxPool2d(kernel_size=2, stride=2),
+            MaxPool2d(kernel_size=2, stride=2),
             nn.Conv2d(
                 in_channels, out_channels, 3, padding=1, bias=False),
             ConvModule(

@@ -1,4 +1,5 @@
 from .flatten_outputs import flatten_outputs
 from .interpolate import interpolate
+from .max_pool import MaxPool2d, max_pool2d
 
-__all__ = ['flatten_outputs', 'interpolate']
+__all__ = ['MaxPool2d', 'flatten_outputs', 'interpolate', 'max_pool2d']
