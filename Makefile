@@ -4,7 +4,7 @@ DATA := data/synthetic_coco
 DEMO_CONFIG ?= configs/synthetic/mca_hourglass_amp-lightaug_synthetic-coco-128x96.py
 DEMO_WORK_DIR ?= work_dirs/demo
 
-.PHONY: install wheelhouse data demo claims lint test test-gpu clean
+.PHONY: install wheelhouse data demo claims lint test test-fast test-gpu clean
 
 # INSTALL_ARGS: e.g. --offline DIR, --cuda-ops, --plan (docs/installation.md)
 install:
@@ -40,8 +40,14 @@ claims: data
 lint: install
 	$(PY) -m ruff check mmpose_ext tools tests configs setup.py
 
+# the whole suite on both cores (pytest-xdist); test-fast leaves out the tests
+# marked slow (subprocess trainings, compiles, two-process runs)
+PYTEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n $(PYTEST_WORKERS)
+
+test-fast: lint
+	$(PY) -m pytest tests -m "not slow" -n $(PYTEST_WORKERS)
 
 # the CUDA tier (tests/test_cuda, docs/gpu.md); every test skips without CUDA
 test-gpu: install

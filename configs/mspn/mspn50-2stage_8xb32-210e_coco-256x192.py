@@ -12,6 +12,9 @@
 #   MegviiHeatmap) from one MultiLevelHeatmap instead of five MegviiHeatmap
 #   encoders with GenerateTarget(multilevel=True); decoding blurs with the
 #   finest kernel and shifts a quarter pixel, as MegviiHeatmap does.
+# Fastest on a CPU with bfloat16 units (docs/fast_path.md, --grid): --amp
+# (bfloat16 mixed precision, 1.66x training throughput here); compile=True
+# on top does not pay here (1.01x).
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',

@@ -43,6 +43,13 @@ _COMPILED: 'weakref.WeakSet[nn.Module]' = weakref.WeakSet()
 def compile_options(value: Any) -> Optional[dict]:
     """MMEngine's ``compile`` config value as ``torch.compile`` options.
 
+    Static shapes (``dynamic=False``) unless the options say otherwise: a
+    training epoch's last, smaller batch otherwise makes dynamo recompile
+    the network for a dynamic batch size, whose kernels were slower on the
+    CPU for the rest of the run (``docs/fast_path.md``); with static shapes
+    each batch size gets its own graph. ``dict(dynamic=None)`` restores
+    PyTorch's automatic dynamic shapes.
+
     Args:
         value: ``None``/``False`` (off), ``True`` (defaults) or a dict.
 
@@ -55,9 +62,9 @@ def compile_options(value: Any) -> Optional[dict]:
     if value is None or value is False:
         return None
     if value is True:
-        return {}
+        return dict(dynamic=False)
     if isinstance(value, dict):
-        return dict(value)
+        return dict(dict(dynamic=False), **value)
     raise TypeError(f'compile must be a bool or a dict of torch.compile '
                     f'options, got {value!r}')
 

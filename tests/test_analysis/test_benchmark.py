@@ -189,7 +189,7 @@ def test_amp_and_fast_path_settings_apply_to_every_config(tmp_path):
     assert not amp.channels_last and amp.compile is None
     compiled = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0,
                                fast_path='compile')
-    assert compiled.channels_last and compiled.compile == {}
+    assert compiled.channels_last and compiled.compile == dict(dynamic=False)
     with pytest.raises(ValueError, match='fast path must be one of'):
         benchmark.fast_path_override('fast')
 
@@ -221,10 +221,11 @@ def test_grid_times_four_settings_of_one_config(tmp_path, monkeypatch,
     labels = {k: r['fast_path'] for k, r in results.items()}
     assert labels == {
         'fp32-eager': 'channels-last',
-        'fp32-compiled': 'channels-last, compiled {\'backend\': \'eager\'}',
+        'fp32-compiled': 'channels-last, compiled {\'dynamic\': False, '
+        '\'backend\': \'eager\'}',
         'amp-eager': 'channels-last, CpuAmpOptimWrapper bfloat16',
-        'amp-compiled': 'channels-last, compiled {\'backend\': '
-        '\'eager\'}, CpuAmpOptimWrapper bfloat16'}
+        'amp-compiled': 'channels-last, compiled {\'dynamic\': False, '
+        '\'backend\': \'eager\'}, CpuAmpOptimWrapper bfloat16'}
     assert len(report['grid']) == len(benchmark.GRID_RATIOS)
     for a, b in benchmark.GRID_RATIOS:
         r = report['grid'][f'{a} / {b}']['train']

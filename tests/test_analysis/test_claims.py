@@ -208,6 +208,7 @@ def test_progress_line():
 
 
 # the runs themselves ------------------------------------------------------
+@pytest.mark.slow
 def test_row_trains_tests_records_and_resumes(synthetic_coco, tmp_path,
                                               monkeypatch, capsys):
     """Two arms x two seeds of one epoch through tools/train.py and
