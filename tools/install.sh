@@ -205,6 +205,7 @@ if [ "$PLAN" = 1 ]; then
         "works with it, else built from its sdist"
     log "  mmpose $MMPOSE_VERSION from its wheel without chumpy; mmengine, mmdet"
     [ -z "$OFFLINE" ] && log "  test tools: requirements/tests.txt"
+    [ -n "$OFFLINE" ] && log "  pytest, if the wheelhouse has it (the GPU verification)"
     log "  mmpose_ext: editable install of $(pwd)"
     log "  constraints:"
     grep -v '^#' "$CONSTRAINTS" | sed 's/^/[install]     /'
@@ -327,6 +328,9 @@ pipi -q "$whl"
 
 if [ -z "$OFFLINE" ]; then
     pipi -q -r requirements/tests.txt
+elif compgen -G "$OFFLINE/pytest-*.whl" >/dev/null; then
+    # what the GPU verification runs the CUDA tier with (docs/gpu.md)
+    pipi -q pytest
 fi
 pipi -q --no-deps --no-build-isolation -e .
 

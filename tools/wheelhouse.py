@@ -8,7 +8,9 @@ holds:
 - binary wheels of the stack and of everything it imports (MMEngine, MMDet,
   matplotlib, scipy, pycocotools, shapely, ... resolved by pip for the
   target Python and platform, ``requirements/runtime.txt``) and of the build
-  tools (``requirements/build.txt``: setuptools < 82, wheel, ninja, cython);
+  tools (``requirements/build.txt``: setuptools < 82, wheel, ninja, cython)
+  and pytest, which ``python -m mmpose_ext verify_gpu`` runs the CUDA tier
+  with (:data:`VERIFY_TOOLS`);
 - MMPose's wheel without its unbuildable ``chumpy`` requirement
   (``tools/repack_wheel.py``);
 - torchvision for the target PyTorch (``--torch``), without PyTorch;
@@ -170,6 +172,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: what the GPU verification (``verify_gpu``, docs/gpu.md) needs besides
+#: the package: the CUDA tier runs under pytest
+VERIFY_TOOLS = ['pytest']
+
 #: never pinned from a target's freeze: the install needs its own
 #: setuptools (< 82) and build tools
 NOT_FROM_FREEZE = {'pip', 'setuptools', 'wheel'}
@@ -225,6 +231,7 @@ def main(argv=None) -> int:
         requirements = work / 'requirements.txt'
         lines = resolution_requirements([ROOT / 'requirements/runtime.txt',
                                          ROOT / 'requirements/build.txt'])
+        lines += VERIFY_TOOLS
         if args.with_opencv:
             lines.append(args.with_opencv)
         requirements.write_text('\n'.join(lines) + '\n')
