@@ -9,6 +9,8 @@ import mmpose
 
 from mmpose_ext.apis import run_mmpose_tool
 
+from ..test_cuda.cuda_tier import data_options  # noqa: F401 (one copy)
+
 ROOT = Path(__file__).resolve().parents[2]
 STOCK_TRAIN = Path(mmpose.__file__).parent / '.mim' / 'tools' / 'train.py'
 RES18 = 'configs/synthetic/td-hm_res18_synthetic-coco-128x96.py'
@@ -33,20 +35,6 @@ TINY_RES18_MODEL = dict(
 ITERS_PER_EPOCH = 4  # 16 persons in 8 train images, batch 4
 
 
-def data_options(root: Path, batch_size: int = 4):
-    """``--cfg-options`` that point a synthetic config at ``root``."""
-    val_ann = f'{root}/annotations/person_keypoints_val.json'
-    options = [f'val_evaluator.ann_file={val_ann}',
-               f'test_evaluator.ann_file={val_ann}',
-               'default_hooks.logger.interval=1']
-    for split in ('train', 'val', 'test'):
-        prefix = f'{split}_dataloader'
-        options += [
-            f'{prefix}.dataset.data_root={root}',
-            f'{prefix}.batch_size={batch_size}',
-            f'{prefix}.num_workers=0', f'{prefix}.persistent_workers=False'
-        ]
-    return options
 
 
 def subprocess_env():

@@ -24,10 +24,11 @@ __all__ = ['interpolate']
 MODES = ('bilinear', 'nearest')
 
 
-def _layout(x: Tensor) -> torch.memory_format:
-    """The memory format of the custom operators' outputs: channels-last
-    for a channels-last 4-D input, otherwise contiguous (real and fake
-    kernels must agree on the strides)."""
+def output_layout(x: Tensor) -> torch.memory_format:
+    """The memory format of the custom operators' outputs (here and in
+    :mod:`.max_pool`): channels-last for a channels-last 4-D input,
+    otherwise contiguous (real and fake kernels must agree on the
+    strides)."""
     if (x.dim() == 4 and not x.is_contiguous()
             and x.is_contiguous(memory_format=torch.channels_last)):
         return torch.channels_last
@@ -36,14 +37,14 @@ def _layout(x: Tensor) -> torch.memory_format:
 
 def _empty(x: Tensor, shape: Sequence[int]) -> Tensor:
     return torch.empty(tuple(shape), dtype=x.dtype, device=x.device,
-                       memory_format=_layout(x))
+                       memory_format=output_layout(x))
 
 
 @torch.library.custom_op('mmpose_ext::upsample2d', mutates_args=())
 def _upsample(x: Tensor, size: List[int], mode: str,
               align_corners: Optional[bool]) -> Tensor:
     out = F.interpolate(x, size=size, mode=mode, align_corners=align_corners)
-    return out.contiguous(memory_format=_layout(x))
+    return out.contiguous(memory_format=output_layout(x))
 
 
 @_upsample.register_fake
@@ -63,7 +64,7 @@ def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
     else:
         out = torch.ops.aten.upsample_nearest2d_backward(
             grad, output_size, input_size)
-    return out.contiguous(memory_format=_layout(grad))
+    return out.contiguous(memory_format=output_layout(grad))
 
 
 @_upsample_backward.register_fake

@@ -16,14 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .interpolate import output_layout as _layout
+
 __all__ = ['MaxPool2d', 'max_pool2d']
-
-
-def _layout(x: Tensor) -> torch.memory_format:
-    if (x.dim() == 4 and not x.is_contiguous()
-            and x.is_contiguous(memory_format=torch.channels_last)):
-        return torch.channels_last
-    return torch.contiguous_format
 
 
 def _out_size(size: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
