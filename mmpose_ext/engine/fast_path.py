@@ -26,12 +26,14 @@ import torch
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from ..models.utils import MaxPool2d, Upsample
 from ..private_state import remove_compiled_train_step
 
 __all__ = [
     'NETWORK_PARTS', 'apply_fast_path', 'compile_network',
     'compile_options', 'fast_path_options', 'is_compiled', 'network_modules',
-    'to_channels_last', 'undo_mmengine_train_step_compile'
+    'to_channels_last', 'undo_mmengine_train_step_compile',
+    'use_custom_operators'
 ]
 
 #: The submodules of a pose estimator that :func:`compile_network` compiles.
@@ -104,6 +106,53 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+def _plain_max_pool(module: nn.Module) -> bool:
+    # nn.MaxPool2d and MMCV's wrapper of it (MMPose's MSPN stem)
+    if not isinstance(module, nn.MaxPool2d) or isinstance(module, MaxPool2d):
+        return False
+    if type(module) is not nn.MaxPool2d and type(module).__module__ != (
+            'mmcv.cnn.bricks.wrappers'):
+        return False
+    dilation = module.dilation
+    return (not module.return_indices and
+            all(d == 1 for d in (dilation if isinstance(dilation, (
+                tuple, list)) else (dilation, ))))
+
+
+def use_custom_operators(model: nn.Module) -> int:
+    """Make the plain ``nn.MaxPool2d`` and ``nn.Upsample`` modules of
+    ``model`` the package's :class:`~mmpose_ext.models.utils.MaxPool2d` and
+    :class:`~mmpose_ext.models.utils.Upsample`, in place.
+
+    Both are subclasses with the same attributes and no state, which in
+    eager mode compute exactly what they replace; compiled for training on
+    the CPU they keep ATen's kernel pairs (custom operators) where the
+    compiler's gradients are scatter-adds: MMPose's HRNet upsamples with
+    ``nn.Upsample`` in every fuse layer, and MMPose's ResNet and MSPN stems
+    pool with ``nn.MaxPool2d`` / MMCV's ``MaxPool2d``
+    (``docs/fast_path.md``). Only the module's class changes (parameter
+    names, state dicts and hooks stay); subclasses other than MMCV's
+    wrapper and settings the package's modules do not cover (dilation,
+    indices, fractional scale factors) are left as they are.
+
+    Args:
+        model (nn.Module): Any module; its submodules are changed.
+
+    Returns:
+        int: how many modules were changed.
+    """
+    changed = 0
+    for module in model.modules():
+        if _plain_max_pool(module):
+            module.__class__ = MaxPool2d
+        elif type(module) is nn.Upsample and Upsample.supported(module):
+            module.__class__ = Upsample
+        else:
+            continue
+        changed += 1
+    return changed
+
+
 def compile_network(model: nn.Module, options: Optional[dict] = None
                     ) -> List[nn.Module]:
     """Compile the backbone, neck and head of ``model`` in place.
@@ -115,7 +164,9 @@ def compile_network(model: nn.Module, options: Optional[dict] = None
     call ``head.loss`` / ``head.predict``, which call ``self.forward``
     directly: a compiled ``__call__`` never ran for a head. Hooks of the
     parts run eagerly around the compiled forward. Modules compiled before
-    are left as they are.
+    are left as they are. Each part's pooling and upsampling modules go
+    through the package's custom operators first
+    (:func:`use_custom_operators`).
 
     Args:
         model (nn.Module): A pose estimator (or its wrapper).
@@ -128,6 +179,7 @@ def compile_network(model: nn.Module, options: Optional[dict] = None
     for module in network_modules(model):
         if module in _COMPILED:
             continue
+        use_custom_operators(module)
         module.forward = torch.compile(module.forward, **(options or {}))
         _COMPILED.add(module)
         compiled.append(module)

@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmpose.apis.inference import dataset_meta_from_config
 from mmpose.registry import MODELS
+from torch import nn
 
 from mmpose_ext.analysis import TensorForward
 from mmpose_ext.engine.fast_path import (
@@ -21,7 +22,9 @@ from mmpose_ext.engine.fast_path import (
     is_compiled,
     network_modules,
     undo_mmengine_train_step_compile,
+    use_custom_operators,
 )
+from mmpose_ext.models.utils import MaxPool2d, Upsample
 from mmpose_ext.testing import config_topdown_batch
 
 from ..test_apis.tool_runs import TINY_RES18_MODEL
@@ -305,3 +308,65 @@ def test_compiled_bfloat16_training_step_matches_eager(one_thread):
     compiled_cos = cosine(flat(compiled[1]), fp32, dim=0)
     assert eager_cos > 0.9
     assert compiled_cos > eager_cos - 0.02, (compiled_cos, eager_cos)
+
+
+def test_use_custom_operators_changes_plain_pooling_and_upsampling():
+    """Supported nn.MaxPool2d / MMCV MaxPool2d / nn.Upsample modules become
+    the package's subclasses (same outputs, same state); other settings are
+    left alone."""
+    from mmcv.cnn import MaxPool2d as MMCVMaxPool2d
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.MaxPool2d(3, 2, 1),                          # changed
+        MMCVMaxPool2d(kernel_size=2),                   # changed
+        nn.Upsample(scale_factor=2, mode='nearest'),    # changed
+        nn.Upsample(scale_factor=2, mode='bilinear',
+                    align_corners=False),               # changed
+        nn.MaxPool2d(2, dilation=2),                    # left: dilation
+        nn.Upsample(scale_factor=1.5, mode='nearest'),  # left: fraction
+        nn.Upsample(size=(9, 7), mode='bicubic'),       # left: mode
+    )
+    x = torch.randn(2, 3, 16, 12)
+    expected = model(x)
+    keys = list(model.state_dict())
+    assert use_custom_operators(model) == 4
+    kinds = [type(m) for m in model]
+    assert kinds[1:5] == [MaxPool2d, MaxPool2d, Upsample, Upsample]
+    assert kinds[5:] == [nn.MaxPool2d, nn.Upsample, nn.Upsample]
+    assert torch.equal(model(x), expected)
+    assert list(model.state_dict()) == keys
+    assert use_custom_operators(model) == 0  # already the package's
+
+
+def test_compile_network_uses_custom_operators_for_mmpose_modules():
+    """compile_network changes MMPose's HRNet fuse-layer nn.Upsample before
+    compiling, so the compiled backward runs ATen's upsampling gradient
+    kernel, not the compiler's scatter-add."""
+    from torch.profiler import profile
+
+    class Estimator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(
+                nn.Conv2d(3, 4, 3, stride=2, padding=1),
+                nn.Upsample(scale_factor=2, mode='nearest'),
+                nn.Conv2d(4, 2, 1))
+
+    torch.manual_seed(0)
+    model = Estimator()
+    reference = copy.deepcopy(model)
+    compile_network(model, dict(dynamic=False))
+    assert type(model.backbone[1]) is Upsample
+    x = torch.randn(2, 3, 8, 6)
+    x_ref = x.clone().requires_grad_()
+    reference.backbone(x_ref).square().sum().backward()
+    x_new = x.clone().requires_grad_()
+    model.backbone(x_new).square().sum().backward()  # compiles
+    torch.testing.assert_close(x_new.grad, x_ref.grad)
+    with profile() as prof:
+        model.backbone(x.clone().requires_grad_()).square().sum().backward()
+    names = {e.name for e in prof.events()}
+    # without the change the compiled backward has no ATen upsampling
+    # kernel (inductor's generated scatter-add instead)
+    assert 'aten::upsample_nearest2d_backward' in names

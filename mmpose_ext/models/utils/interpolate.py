@@ -17,9 +17,9 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ['interpolate']
+__all__ = ['Upsample', 'grad_layout', 'interpolate', 'output_layout']
 
 MODES = ('bilinear', 'nearest')
 
@@ -33,6 +33,34 @@ def output_layout(x: Tensor) -> torch.memory_format:
             and x.is_contiguous(memory_format=torch.channels_last)):
         return torch.channels_last
     return torch.contiguous_format
+
+
+def grad_layout(grad: Tensor) -> torch.memory_format:
+    """The memory format in which the upsampling gradient kernels get
+    ``grad``: channels-last for a 4-D gradient whose channels are its
+    innermost dimension, otherwise :func:`output_layout`.
+
+    A gradient with channels innermost that is not dense is a channel slice
+    of a channels-last tensor, e.g. the gradient of one input of
+    ``torch.cat(dim=1)`` (CPN's RefineNet, the soft-gated hourglass). ATen's
+    CPU kernels take a channels-last gradient as it is, but copy any other
+    into contiguous ``NCHW`` order first: that transposing copy and the
+    ``NCHW`` kernel took 10 ms for a ``[2, 256, 64, 48]`` slice in float32,
+    against 0.6 ms for a channels-last copy and the channels-last kernel
+    (``docs/fast_path.md``).
+    """
+    if grad.dim() == 4 and grad.shape[1] > 1 and grad.stride(1) == 1:
+        return torch.channels_last
+    return output_layout(grad)
+
+
+def _dense_grad(grad: Tensor) -> Tensor:
+    """``grad`` in :func:`grad_layout`, copied only when it is not."""
+    layout = grad_layout(grad)
+    if layout is torch.channels_last and not grad.is_contiguous(
+            memory_format=layout):
+        return grad.contiguous(memory_format=layout)
+    return grad
 
 
 def _empty(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -56,7 +84,8 @@ def _(x: Tensor, size: List[int], mode: str,
 @torch.library.custom_op('mmpose_ext::upsample2d_backward', mutates_args=())
 def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
                        align_corners: Optional[bool]) -> Tensor:
-    """ATen's gradient kernel of the mode."""
+    """ATen's gradient kernel of the mode, on :func:`_dense_grad`."""
+    grad = _dense_grad(grad)
     output_size = list(grad.shape[-2:])
     if mode == 'bilinear':
         out = torch.ops.aten.upsample_bilinear2d_backward(
@@ -70,7 +99,7 @@ def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
 @_upsample_backward.register_fake
 def _(grad: Tensor, input_size: List[int], mode: str,
       align_corners: Optional[bool]) -> Tensor:
-    return _empty(grad, input_size)
+    return _empty(_dense_grad(grad), input_size)
 
 
 def _setup_context(ctx, inputs, output) -> None:
@@ -92,15 +121,17 @@ def interpolate(x: Tensor,
     and ``'nearest'`` that stays ATen's kernel pair under
     ``torch.compile`` (module doc).
 
-    In eager mode, for inputs that need no gradient and for inputs not on
-    the CPU (the scatter-add was measured slow on the CPU only, and ATen's
-    CUDA bilinear backward raises under ``randomness.deterministic=True``)
-    this is ``F.interpolate`` itself. Under CPU autocast the custom
-    operator is used too: ATen's upsample kernels are on none of CPU
-    autocast's cast lists (the output keeps the input's dtype), which is
-    what autocast's fallthrough does for an operator without an autocast
-    kernel. The compiled path with
-    gradients supports one backward pass (no double backward).
+    In eager mode, and while compiling for inputs that need no gradient or
+    are not on the CPU (the scatter-add was measured slow on the CPU only,
+    and ATen's CUDA bilinear backward raises under
+    ``randomness.deterministic=True``), this is ``F.interpolate`` itself;
+    for a channels-last CPU input a hook on the output hands the gradient
+    to ATen's kernel in :func:`grad_layout`, as the custom operator's
+    backward does. Under CPU autocast the custom operator is used too:
+    ATen's upsample kernels are on none of CPU autocast's cast lists (the
+    output keeps the input's dtype), which is what autocast's fallthrough
+    does for an operator without an autocast kernel. The compiled path
+    with gradients supports one backward pass (no double backward).
 
     Args:
         x (Tensor): Features ``[B, C, H, W]``.
@@ -130,6 +161,67 @@ def interpolate(x: Tensor,
         raise ValueError(f'size must be (h, w), got {size}')
     if (not torch.compiler.is_compiling() or not x.requires_grad
             or x.device.type != 'cpu'):
-        return F.interpolate(
+        out = F.interpolate(
             x, size=size, mode=mode, align_corners=align_corners)
+        if (out.requires_grad and x.device.type == 'cpu'
+                and output_layout(x) is torch.channels_last):
+            out.register_hook(_dense_grad)
+        return out
     return _upsample(x, size, mode, align_corners)
+
+
+class Upsample(nn.Upsample):
+    """``nn.Upsample`` through :func:`interpolate` (same arguments and
+    state), for ``'nearest'`` and ``'bilinear'`` with a ``size`` or
+    integer scale factors, where an output size gives the same sampling as
+    the scale factor. Before compiling,
+    :func:`mmpose_ext.engine.fast_path.use_custom_operators` turns such
+    ``nn.Upsample`` modules of MMPose's backbones (HRNet's fuse layers)
+    into this class.
+
+    Args:
+        size (int | tuple[int, int], optional): Output ``(h, w)``.
+        scale_factor (int | tuple[int, int], optional): Integer factors.
+        mode (str): ``'nearest'`` or ``'bilinear'``. Defaults to
+            ``'nearest'``.
+        align_corners (bool, optional): As in ``nn.Upsample``.
+
+    Shape:
+        ``[B, C, H, W]`` -> ``[B, C, h, w]``.
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = 'nearest',
+                 align_corners: Optional[bool] = None):
+        super().__init__(size, scale_factor, mode, align_corners)
+        if not self.supported(self):
+            raise ValueError(
+                f'Upsample supports nearest/bilinear with a size or integer '
+                f'scale factors, got {self.extra_repr()}')
+
+    @staticmethod
+    def supported(module: nn.Upsample) -> bool:
+        """Whether ``module``'s settings are ones :class:`Upsample` runs
+        exactly as ``nn.Upsample``."""
+        if module.mode not in MODES or getattr(
+                module, 'recompute_scale_factor', None):
+            return False
+        if module.size is not None:
+            return module.scale_factor is None
+        factors = module.scale_factor
+        factors = factors if isinstance(factors, tuple) else (factors, ) * 2
+        return len(factors) == 2 and all(
+            float(f) == int(f) and f >= 1 for f in factors)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4:
+            return super().forward(x)
+        if self.size is not None:
+            size = self.size if isinstance(self.size, tuple) else (
+                self.size, ) * 2
+        else:
+            factors = self.scale_factor if isinstance(
+                self.scale_factor, tuple) else (self.scale_factor, ) * 2
+            size = (x.shape[-2] * int(factors[0]),
+                    x.shape[-1] * int(factors[1]))
+        return interpolate(x, size, self.mode, self.align_corners
+                           if self.mode == 'bilinear' else None)

@@ -184,3 +184,72 @@ def test_custom_operator_on_the_cpu_only(device, custom):
     assert fn(x).shape == (2, 4, 12, 10)
     assert any('mmpose_ext.upsample2d' in t for t in targets) == custom, (
         targets)
+
+
+def _cat_graph(mode, align_corners, resize):
+    """The resized features concatenated with others along the channels
+    (CPN's RefineNet, the soft-gated hourglass): the gradient reaching the
+    resize is a channel slice of the concatenation's gradient."""
+    def fn(x, other, w):
+        up = resize(x * 2 + 1, (12, 10), mode, align_corners)
+        return (torch.cat((other, up), dim=1) * w).sum()
+    return fn
+
+
+def _clones_in_backward_kernels(fn, *args):
+    """Copies ATen's upsample backward kernels made of their gradient."""
+    with profile() as prof:
+        fn(*args).backward()
+    return [e for e in prof.events() if e.name == 'aten::clone'
+            and e.cpu_parent is not None
+            and e.cpu_parent.name == 'aten::contiguous'
+            and e.cpu_parent.cpu_parent is not None
+            and e.cpu_parent.cpu_parent.name in ATEN_BACKWARD.values()]
+
+
+@pytest.mark.parametrize('compiled', [False, True])
+@pytest.mark.parametrize('mode, align_corners', SETTINGS[1:])
+def test_channel_slice_gradient_reaches_the_kernel_channels_last(
+        compiled, mode, align_corners):
+    """A channels-last input's gradient that is a channel slice is handed
+    to ATen's backward kernel channels-last (``grad_layout``), not copied
+    into NCHW order inside the kernel; the gradient is unchanged."""
+    torch.manual_seed(0)
+    cl = torch.channels_last
+    x = torch.randn(2, 6, 6, 5).to(memory_format=cl)
+    other = torch.randn(2, 3, 12, 10).to(memory_format=cl)
+    w = torch.randn(2, 9, 12, 10).to(memory_format=cl)
+
+    x_ref = x.clone().requires_grad_()
+    _cat_graph(mode, align_corners, _reference)(x_ref, other, w).backward()
+    # F.interpolate itself: the kernel copies the slice (what is avoided)
+    assert _clones_in_backward_kernels(
+        _cat_graph(mode, align_corners, _reference),
+        x.clone().requires_grad_(), other, w)
+
+    fn = _cat_graph(mode, align_corners, interpolate)
+    if compiled:
+        fn = torch.compile(fn, fullgraph=True)
+    x_new = x.clone().requires_grad_()
+    fn(x_new, other, w).backward()
+    torch.testing.assert_close(x_new.grad, x_ref.grad, rtol=1e-5, atol=1e-5)
+    assert not _clones_in_backward_kernels(
+        fn, x.clone().requires_grad_(), other, w)
+
+
+@pytest.mark.parametrize('shape, strides, layout', [
+    ((2, 4, 3, 3), None, torch.contiguous_format),
+    ((2, 4, 3, 3), 'cl', torch.channels_last),
+    ((2, 4, 3, 3), (72, 1, 24, 8), torch.channels_last),  # slice of 8 ch.
+    ((2, 4, 3, 3), (72, 9, 3, 1), torch.contiguous_format),  # NCHW slice
+    ((2, 1, 3, 3), (9, 1, 3, 1), torch.contiguous_format),  # one channel
+])
+def test_grad_layout(shape, strides, layout):
+    from mmpose_ext.models.utils.interpolate import grad_layout
+    if strides is None:
+        grad = torch.zeros(shape)
+    elif strides == 'cl':
+        grad = torch.zeros(shape).to(memory_format=torch.channels_last)
+    else:
+        grad = torch.empty_strided(shape, strides)
+    assert grad_layout(grad) is layout
