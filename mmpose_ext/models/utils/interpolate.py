@@ -12,6 +12,15 @@ as in eager mode. Only on the CPU: elsewhere the compiler's decomposition
 is kept. Without a gradient (inference, ``torch.no_grad``) the
 compiler's decomposed forward is kept, since it fuses with the operations
 around it.
+
+Both paths hand a channels-last input's gradient to ATen's backward kernel
+channels-last. The gradient of a resize whose output is concatenated with
+others along the channels (CPN's RefineNet, the soft-gated hourglass) is a
+channel slice of a channels-last tensor, which ATen's CPU kernels do not
+take as it is: they copy it into contiguous ``NCHW`` order first. For a
+``[2, 256, 64, 48]`` float32 slice that transposing copy and the ``NCHW``
+kernel took 10 ms, against 0.6 ms for a channels-last copy and the
+channels-last kernel (``docs/fast_path.md``).
 """
 from typing import List, Optional, Sequence
 
@@ -19,9 +28,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ['Upsample', 'grad_layout', 'interpolate', 'output_layout']
+__all__ = ['Upsample', 'interpolate', 'output_layout']
 
 MODES = ('bilinear', 'nearest')
+
+#: The version of the package's custom operators (here and in
+#: :mod:`.max_pool`): raise it with any change of their signatures or
+#: gradients. It is part of ``torch.compiler.config.cache_key_tag`` from
+#: import on, because the compile caches do not hash a custom operator's
+#: Python code: a graph compiled with an older operator would otherwise be
+#: reused from the cache (``~/.cache`` or ``/tmp/torchinductor_*``) and fail,
+#: or compute the old gradient.
+OPERATORS_VERSION = 2
+
+
+def _tag_compile_caches() -> None:
+    tag = f'mmpose_ext-ops-{OPERATORS_VERSION}'
+    config = torch.compiler.config
+    if tag not in config.cache_key_tag.split(';'):
+        config.cache_key_tag = ';'.join(
+            t for t in (config.cache_key_tag, tag) if t)
+
+
+_tag_compile_caches()
 
 
 def output_layout(x: Tensor) -> torch.memory_format:
@@ -35,32 +64,10 @@ def output_layout(x: Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def grad_layout(grad: Tensor) -> torch.memory_format:
-    """The memory format in which the upsampling gradient kernels get
-    ``grad``: channels-last for a 4-D gradient whose channels are its
-    innermost dimension, otherwise :func:`output_layout`.
-
-    A gradient with channels innermost that is not dense is a channel slice
-    of a channels-last tensor, e.g. the gradient of one input of
-    ``torch.cat(dim=1)`` (CPN's RefineNet, the soft-gated hourglass). ATen's
-    CPU kernels take a channels-last gradient as it is, but copy any other
-    into contiguous ``NCHW`` order first: that transposing copy and the
-    ``NCHW`` kernel took 10 ms for a ``[2, 256, 64, 48]`` slice in float32,
-    against 0.6 ms for a channels-last copy and the channels-last kernel
-    (``docs/fast_path.md``).
-    """
-    if grad.dim() == 4 and grad.shape[1] > 1 and grad.stride(1) == 1:
-        return torch.channels_last
-    return output_layout(grad)
-
-
-def _dense_grad(grad: Tensor) -> Tensor:
-    """``grad`` in :func:`grad_layout`, copied only when it is not."""
-    layout = grad_layout(grad)
-    if layout is torch.channels_last and not grad.is_contiguous(
-            memory_format=layout):
-        return grad.contiguous(memory_format=layout)
-    return grad
+def _channels_last(grad: Tensor) -> Tensor:
+    """The gradient of a channels-last input's resize, as ATen's kernels
+    take it without a copy of their own (module doc)."""
+    return grad.contiguous(memory_format=torch.channels_last)
 
 
 def _empty(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -83,9 +90,15 @@ def _(x: Tensor, size: List[int], mode: str,
 
 @torch.library.custom_op('mmpose_ext::upsample2d_backward', mutates_args=())
 def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
-                       align_corners: Optional[bool]) -> Tensor:
-    """ATen's gradient kernel of the mode, on :func:`_dense_grad`."""
-    grad = _dense_grad(grad)
+                       align_corners: Optional[bool],
+                       channels_last: bool) -> Tensor:
+    """ATen's gradient kernel of the mode, given ``grad`` channels-last for
+    a channels-last input (module doc), otherwise contiguous. The layout is
+    an argument rather than read from ``grad``'s strides: the compiler does
+    not promise that a custom operator gets the strides it was traced
+    with."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    grad = grad.contiguous(memory_format=fmt)
     output_size = list(grad.shape[-2:])
     if mode == 'bilinear':
         out = torch.ops.aten.upsample_bilinear2d_backward(
@@ -93,23 +106,27 @@ def _upsample_backward(grad: Tensor, input_size: List[int], mode: str,
     else:
         out = torch.ops.aten.upsample_nearest2d_backward(
             grad, output_size, input_size)
-    return out.contiguous(memory_format=output_layout(grad))
+    return out.contiguous(memory_format=fmt)
 
 
 @_upsample_backward.register_fake
 def _(grad: Tensor, input_size: List[int], mode: str,
-      align_corners: Optional[bool]) -> Tensor:
-    return _empty(_dense_grad(grad), input_size)
+      align_corners: Optional[bool], channels_last: bool) -> Tensor:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return torch.empty(tuple(input_size), dtype=grad.dtype,
+                       device=grad.device, memory_format=fmt)
 
 
 def _setup_context(ctx, inputs, output) -> None:
     x, _, ctx.mode, ctx.align_corners = inputs
     ctx.input_size = list(x.shape)
+    ctx.channels_last = output_layout(x) is torch.channels_last
 
 
 _upsample.register_autograd(
     lambda ctx, grad: (_upsample_backward(
-        grad, ctx.input_size, ctx.mode, ctx.align_corners), None, None, None),
+        grad, ctx.input_size, ctx.mode, ctx.align_corners,
+        ctx.channels_last), None, None, None),
     setup_context=_setup_context)
 
 
@@ -126,8 +143,8 @@ def interpolate(x: Tensor,
     and ATen's CUDA bilinear backward raises under
     ``randomness.deterministic=True``), this is ``F.interpolate`` itself;
     for a channels-last CPU input a hook on the output hands the gradient
-    to ATen's kernel in :func:`grad_layout`, as the custom operator's
-    backward does. Under CPU autocast the custom operator is used too:
+    to ATen's kernel channels-last, as the custom operator's backward does
+    (module doc). Under CPU autocast the custom operator is used too:
     ATen's upsample kernels are on none of CPU autocast's cast lists (the
     output keeps the input's dtype), which is what autocast's fallthrough
     does for an operator without an autocast kernel. The compiled path
@@ -165,7 +182,7 @@ def interpolate(x: Tensor,
             x, size=size, mode=mode, align_corners=align_corners)
         if (out.requires_grad and x.device.type == 'cpu'
                 and output_layout(x) is torch.channels_last):
-            out.register_hook(_dense_grad)
+            out.register_hook(_channels_last)
         return out
     return _upsample(x, size, mode, align_corners)
 
