@@ -3,8 +3,8 @@
 # shift decoding, COCO's per-keypoint weights applied by GenerateTarget) and
 # OHKM over the 8 hardest labelled keypoints.
 # Fastest on a CPU with bfloat16 units (docs/fast_path.md, --grid): --amp
-# (bfloat16 mixed precision, 1.53x training throughput here); compile=True
-# on top adds 1.09x, not recommended against 3 min of compiling.
+# (bfloat16 mixed precision, 1.52x training throughput here); compile=True
+# on top adds 1.11x after about 3.3 min of compiling: worth it for long runs.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',

@@ -9,8 +9,8 @@
 # MMPose's 210-epoch COCO schedule); the paper's own schedule is not
 # reproduced here.
 # Fastest on a CPU with bfloat16 units (docs/fast_path.md, --grid): --amp
-# (bfloat16 mixed precision, 1.91x training throughput here); compile=True
-# on top adds 1.27x.
+# (bfloat16 mixed precision, 1.88x training throughput here); compile=True
+# on top adds 1.28x.
 _base_ = '../hourglass/td-hm_res-hourglass-4x256_8xb32-210e_coco-256x256.py'
 
 model = dict(
