@@ -244,3 +244,42 @@ def test_operator_version_is_in_the_compile_cache_key():
     from mmpose_ext.models.utils.interpolate import OPERATORS_VERSION
     tags = torch.compiler.config.cache_key_tag.split(';')
     assert f'mmpose_ext-ops-{OPERATORS_VERSION}' in tags
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(scale_factor=2),
+    dict(scale_factor=(2, 4), mode='nearest'),
+    dict(scale_factor=4, mode='bilinear', align_corners=False),
+    dict(scale_factor=2, mode='bilinear', align_corners=True),
+    dict(size=(7, 9), mode='bilinear'),
+    dict(size=5, mode='nearest'),
+])
+@pytest.mark.parametrize('compiled', [False, True])
+def test_upsample_is_nn_upsample(kwargs, compiled):
+    """The package's Upsample gives nn.Upsample's values and gradients,
+    eager and compiled (where it takes the custom operator)."""
+    from mmpose_ext.models.utils import Upsample
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 4).to(memory_format=torch.channels_last)
+    ours, plain = Upsample(**kwargs), torch.nn.Upsample(**kwargs)
+    fn = torch.compile(ours, fullgraph=True) if compiled else ours
+    x_ours, x_plain = (x.clone().requires_grad_() for _ in range(2))
+    out, ref = fn(x_ours), plain(x_plain)
+    torch.testing.assert_close(out, ref)
+    w = torch.randn_like(ref)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    torch.testing.assert_close(x_ours.grad, x_plain.grad)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(scale_factor=1.5),
+    dict(scale_factor=2, mode='bicubic'),
+    dict(scale_factor=2, recompute_scale_factor=True),
+])
+def test_upsample_refuses_settings_it_does_not_run_exactly(kwargs):
+    from mmpose_ext.models.utils import Upsample
+    assert not Upsample.supported(torch.nn.Upsample(**kwargs))
+    if 'recompute_scale_factor' not in kwargs:
+        with pytest.raises(ValueError, match='Upsample supports'):
+            Upsample(**kwargs)
