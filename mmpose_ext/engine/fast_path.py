@@ -23,6 +23,7 @@ import weakref
 from typing import Any, List, Optional, Tuple
 
 import torch
+from mmcv.cnn import MaxPool2d as MMCVMaxPool2d
 from mmengine.model import is_model_wrapper
 from torch import nn
 
@@ -108,10 +109,7 @@ def to_channels_last(model: nn.Module) -> nn.Module:
 
 def _plain_max_pool(module: nn.Module) -> bool:
     # nn.MaxPool2d and MMCV's wrapper of it (MMPose's MSPN stem)
-    if not isinstance(module, nn.MaxPool2d) or isinstance(module, MaxPool2d):
-        return False
-    if type(module) is not nn.MaxPool2d and type(module).__module__ != (
-            'mmcv.cnn.bricks.wrappers'):
+    if type(module) not in (nn.MaxPool2d, MMCVMaxPool2d):
         return False
     dilation = module.dilation
     return (not module.return_indices and
