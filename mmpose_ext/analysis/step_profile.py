@@ -2,11 +2,11 @@
 
 ``python tools/analysis/profile_step.py CONFIG [--mode train|test]
 [--steps N] [--warmup N] [--batch-size N] [--threads N] [--top N]
-[--kernels] [--cfg-options ...]`` builds the config's model, optimizer,
-synthetic batch and fast path exactly as ``tools/benchmark.py`` does
-(:class:`~mmpose_ext.analysis.benchmark.Bench`), runs the warm-up steps
-(the compilation, with ``compile=True``), then ``torch.profiler`` over
-``--steps`` steps, and prints
+[--kernels] [--parents OP] [--cfg-options ...]`` builds the config's
+model, optimizer, synthetic batch and fast path exactly as
+``tools/benchmark.py`` does (:class:`~mmpose_ext.analysis.benchmark.Bench`),
+runs the warm-up steps (the compilation, with ``compile=True``), then
+``torch.profiler`` over ``--steps`` steps, and prints
 
 * the share of each kind of work in the summed self CPU time of the
   operators and its milliseconds per step (:func:`op_kind`: convolution
@@ -20,6 +20,13 @@ With ``--kernels`` each of inductor's generated CPU kernels is a
 profiler event of its own (``graph_0_cpp_fused_...``, the operators it
 fuses in its name) instead of being summed into its graph's
 ``## Call CompiledFxGraph`` entry: where a compiled step's time goes.
+
+With ``--parents OP`` (e.g. ``aten::copy_``) the report also lists OP's
+self CPU time per step by the operator that caused it and OP's first
+input shape (:func:`parent_times`): the nearest enclosing operator that
+is not itself a copy or layout change, so that the copy an ATen kernel
+makes of its input is charged to that kernel
+(``aten::upsample_bilinear2d_backward``, not ``aten::contiguous``).
 
 Self CPU times count each operator's own time, without that of the
 operators it calls, so the kinds add up to the profiled total. Profiling
@@ -36,7 +43,7 @@ import argparse
 import contextlib
 import re
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from typing import ContextManager, Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
@@ -48,7 +55,7 @@ from ..private_state import inductor_kernel_profile
 from .benchmark import Bench
 
 __all__ = ['KINDS', 'kernel_profile', 'main', 'op_kind', 'kind_shares',
-           'parse_args', 'profile_steps']
+           'parent_times', 'parse_args', 'profile_steps']
 
 #: The kinds :func:`op_kind` sorts operators into, in report order.
 KINDS = ('convolution forward', 'convolution backward', 'batch norm',
@@ -127,6 +134,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="name each compiled CPU kernel in the profile "
                         "(inductor's cpp.enable_kernel_profile; "
                         'compile=True)')
+    parser.add_argument('--parents', metavar='OP', default=None,
+                        help="also list OP's self CPU time by the operator "
+                        'that called it (through copies and layout '
+                        'changes) and its input shape, e.g. aten::copy_')
     parser.add_argument('--seed', type=int, default=0, metavar='N',
                         help='seed of the batch and weights (default: '
                         '%(default)s)')
@@ -159,9 +170,13 @@ def kernel_profile(enabled: bool) -> ContextManager:
     return inductor_kernel_profile()
 
 
-def profile_steps(bench: Bench, mode: str, steps: int,
-                  warmup: int) -> Tuple[profile, float]:
+def profile_steps(bench: Bench, mode: str, steps: int, warmup: int,
+                  record_shapes: bool = False) -> Tuple[profile, float]:
     """Run ``warmup`` steps, then profile ``steps`` steps of ``bench``.
+
+    Args:
+        record_shapes (bool): Record the operators' input shapes (for
+            :func:`parent_times`). Defaults to False.
 
     Returns:
         tuple: the finished ``torch.profiler.profile`` and the wall time of
@@ -170,12 +185,47 @@ def profile_steps(bench: Bench, mode: str, steps: int,
     step = bench.step(mode)
     for _ in range(warmup):
         step()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with profile(activities=[ProfilerActivity.CPU],
+                 record_shapes=record_shapes) as prof:
         start = time.perf_counter()
         for _ in range(steps):
             step()
         wall = time.perf_counter() - start
     return prof, wall
+
+
+def parent_times(events, name: str,
+                 steps: int = 1) -> list[tuple[str, str, float]]:
+    """Self CPU time of the operator ``name`` by its caller and shape.
+
+    The caller of an event is its nearest enclosing operator that is not
+    a copy or layout change (``aten::contiguous``, ``aten::clone``, ...,
+    the operators :func:`op_kind` calls "copies and layout"), or
+    ``(top level)``.
+
+    Args:
+        events: ``torch.profiler.profile.events()`` of a profile (taken
+            with ``record_shapes=True`` for the shapes).
+        name (str): Operator name, e.g. ``'aten::copy_'``.
+        steps (int): Profiled steps; times are per step. Defaults to 1.
+
+    Returns:
+        list[tuple]: ``(caller, first input shape, seconds per step)``,
+        longest first; the shape is ``''`` where none was recorded.
+    """
+    totals = defaultdict(float)
+    for event in events:
+        if event.name != name:
+            continue
+        caller = event.cpu_parent
+        while caller is not None and caller.name in _COPIES:
+            caller = caller.cpu_parent
+        shapes = event.input_shapes or [[]]
+        shape = 'x'.join(map(str, shapes[0]))
+        key = (caller.name if caller is not None else '(top level)', shape)
+        totals[key] += event.self_cpu_time_total / 1e6 / steps
+    return sorted(((c, s, t) for (c, s), t in totals.items()),
+                  key=lambda row: -row[2])
 
 
 def optimizer_seconds(events) -> float:
@@ -196,7 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
         bench = Bench('config', args.config, torch.device('cpu'),
                       args.batch_size, None, args.seed, args.cfg_options)
         prof, wall = profile_steps(bench, args.mode, args.steps,
-                                   args.warmup)
+                                   args.warmup, bool(args.parents))
     events = prof.key_averages()
     self_times = [(e.key, e.self_cpu_time_total / 1e6) for e in events]
     profiled = sum(t for _, t in self_times)
@@ -221,4 +271,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     print()
     print(events.table(sort_by='self_cpu_time_total', row_limit=args.top,
                        max_name_column_width=100))
+    if args.parents:
+        rows = parent_times(prof.events(), args.parents, args.steps)
+        report['parents'] = rows
+        print(f'\n{args.parents}, self CPU time per step by caller and '
+              'first input shape:')
+        for caller, shape, seconds in rows[:args.top]:
+            print(f'  {1e3 * seconds:8.2f} ms  {caller:<45} {shape}')
     return report

@@ -63,7 +63,8 @@ def test_report(tmp_path, capsys, one_thread):
     config = tmp_path / 'res18.py'
     config.write_text(TINY_RES18)
     report = step_profile.main([str(config), '--steps', '1', '--warmup', '1',
-                                '--threads', '1', '--top', '5'])
+                                '--threads', '1', '--top', '5',
+                                '--parents', 'aten::convolution'])
     shares = report['shares']
     assert sum(shares.values()) == pytest.approx(1)
     assert shares['convolution forward'] > 0
@@ -72,6 +73,12 @@ def test_report(tmp_path, capsys, one_thread):
     out = capsys.readouterr().out
     assert 'convolution backward' in out and '(optimizer step' in out
     assert 'Self CPU time total' in out  # torch.profiler's table
+    # every convolution is called through conv2d (the deconvolution head:
+    # conv_transpose2d), input shapes recorded
+    assert {caller for caller, *_ in report['parents']} == {
+        'aten::conv2d', 'aten::conv_transpose2d'}
+    assert all(shape.startswith('2x') for _, shape, _ in report['parents'])
+    assert 'aten::convolution, self CPU time per step by caller' in out
 
 
 def test_rejects_bad_counts():
@@ -100,3 +107,26 @@ def test_kernel_profile_names_compiled_kernels():
     assert {step_profile.op_kind(n) for n in kernels} == {'compiled kernels'}
     assert not [n for n in names(False) if 'cpp_fused' in n]
     assert not inductor_config.cpp.enable_kernel_profile  # restored
+
+
+def test_parent_times_charge_a_kernel_its_own_input_copy(one_thread):
+    """The copy ATen's bilinear gradient makes of a channel slice of a
+    channels-last gradient is charged to that kernel, with the slice's
+    shape; a top-level copy to the top level; and the per-step times add
+    up to the operator's self time in the profile."""
+    grad = torch.randn(2, 8, 16, 12).to(
+        memory_format=torch.channels_last)[:, 2:6]
+    with torch.profiler.profile(record_shapes=True) as prof:
+        for _ in range(2):
+            torch.ops.aten.upsample_bilinear2d_backward(
+                grad, [16, 12], [2, 4, 4, 3], False)
+            grad.clone()
+    rows = step_profile.parent_times(prof.events(), 'aten::copy_', steps=2)
+    callers = {(caller, shape) for caller, shape, _ in rows}
+    assert ('aten::upsample_bilinear2d_backward', '2x4x16x12') in callers
+    assert ('(top level)', '2x4x16x12') in callers
+    total = sum(e.self_cpu_time_total for e in prof.key_averages()
+                if e.key == 'aten::copy_') / 1e6
+    assert sum(t for *_, t in rows) == pytest.approx(total / 2)
+    assert [t for *_, t in rows] == sorted((t for *_, t in rows),
+                                           reverse=True)
