@@ -511,6 +511,9 @@ class Bench:
                 torch.float32 if wrapper == 'CpuAmpOptimWrapper' else
                 torch.float16)  # AmpOptimWrapper's default on CUDA
             parts.append(f'{wrapper} {str(dtype).split(".")[-1]}')
+            if (getattr(self.optim_wrapper, 'autocast_head', False)
+                    and getattr(self.optim_wrapper, 'cast_dtype', None)):
+                parts.append('head under autocast')
         return ', '.join(parts) or 'off'
 
     def step_flops(self, mode: str, batch_size: int) -> int:

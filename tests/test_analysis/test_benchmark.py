@@ -187,6 +187,12 @@ def test_amp_and_fast_path_settings_apply_to_every_config(tmp_path):
     assert type(amp.optim_wrapper).__name__ == 'CpuAmpOptimWrapper'
     assert amp.fast_path_label() == 'CpuAmpOptimWrapper bfloat16'
     assert not amp.channels_last and amp.compile is None
+    head = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0,
+                           fast_path='off', cfg_options={
+                               'optim_wrapper.type': 'CpuAmpOptimWrapper',
+                               'optim_wrapper.autocast_head': True})
+    assert head.fast_path_label() == ('CpuAmpOptimWrapper bfloat16, head '
+                                      'under autocast')
     compiled = benchmark.Bench('config', str(config), cpu, 1, (64, 64), 0,
                                fast_path='compile')
     assert compiled.channels_last and compiled.compile == dict(dynamic=False)

@@ -11,7 +11,9 @@ BFloat16``).
 :class:`CpuAmpOptimWrapper` is an ``OptimWrapper`` whose ``optim_context``
 runs the model's backbone and neck, where the time goes, under bfloat16
 autocast, and hands their outputs to the head in float32, so the head and
-its loss run in float32 as MMPose's heads need. bfloat16 has float32's
+its loss run in float32 as MMPose's heads need (``autocast_head=True``
+runs the head's network, i.e. its ``forward``, under autocast too and
+hands its outputs to the loss in float32). bfloat16 has float32's
 exponent range, so gradients do not underflow the way float16's do and no
 loss scaling is needed. :class:`~.CpuAmpOptimWrapperConstructor` builds it
 wherever a config or ``tools/train.py --amp`` asks for ``AmpOptimWrapper``
@@ -85,8 +87,11 @@ def _autocast_forward(forward: Callable, dtype: torch.dtype,
 
 @contextmanager
 def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
-                                wrapped: MutableMapping) -> Iterator[None]:
-    """bfloat16 autocast around ``model.backbone`` and ``model.neck`` calls.
+                                wrapped: MutableMapping,
+                                head: bool = False) -> Iterator[None]:
+    """bfloat16 autocast around ``model.backbone`` and ``model.neck`` calls
+    (and ``model.head``'s ``forward`` with ``head=True``: the head's
+    network in bfloat16, its float32 outputs to its loss and accuracy).
 
     Each part's ``forward`` is shadowed, for the duration of the context,
     by an instance attribute that runs the part's ``forward`` inside a
@@ -109,7 +114,8 @@ def _autocast_feature_extractor(model: nn.Module, dtype: torch.dtype,
     device_type = next((p.device.type for p in module.parameters()), 'cpu')
     parts = [
         part for part in (getattr(module, 'backbone', None),
-                          getattr(module, 'neck', None))
+                          getattr(module, 'neck', None),
+                          getattr(module, 'head', None) if head else None)
         if isinstance(part, nn.Module)
     ]
     if not parts:
@@ -165,6 +171,11 @@ class CpuAmpOptimWrapper(OptimWrapper):
             than float32. ``False`` (or the environment variable
             ``MMPOSE_EXT_CPU_BF16=1``) autocasts anyway. Defaults to
             ``True``.
+        autocast_head (bool): Also run the head's ``forward`` (its
+            network) under autocast; its outputs are handed to the loss
+            and MMPose's numpy accuracy in float32. For heads with much of
+            the model's compute (CPN's GlobalNet and RefineNet). Defaults
+            to ``False``: the head in float32.
         **kwargs: The arguments of ``OptimWrapper`` (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
     """
@@ -174,6 +185,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
                  dtype: Optional[Union[str, torch.dtype]] = 'bfloat16',
                  use_fsdp: bool = False,
                  native_only: bool = True,
+                 autocast_head: bool = False,
                  **kwargs):
         if use_fsdp:
             raise ValueError('CpuAmpOptimWrapper: use_fsdp=True needs GPUs.')
@@ -190,6 +202,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 "'bfloat16', which needs no loss scaling.",
                 logger='current', level=logging.WARNING)
         self.cast_dtype: Optional[torch.dtype] = torch.bfloat16
+        self.autocast_head = bool(autocast_head)
         # the autocast forward of each backbone / neck, made once
         self._autocast_forwards: MutableMapping = {}
         if (native_only and os.environ.get(FORCE_ENV) != '1'
@@ -203,9 +216,12 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 'optim_wrapper.native_only=False to autocast anyway.',
                 logger='current', level=logging.WARNING)
             return
+        head = ('head network under autocast, its outputs, loss and '
+                'accuracy in float32' if self.autocast_head else
+                'head and loss in float32')
         print_log('Mixed precision on the CPU: bfloat16 autocast of the '
-                  'backbone and neck, head and loss in float32, no loss '
-                  'scaling (CpuAmpOptimWrapper).', logger='current')
+                  f'backbone and neck, {head}, no loss scaling '
+                  '(CpuAmpOptimWrapper).', logger='current')
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load the optimizer state; an ``AmpOptimWrapper`` checkpoint's
@@ -217,11 +233,13 @@ class CpuAmpOptimWrapper(OptimWrapper):
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
         """Gradient accumulation as ``OptimWrapper``, plus bfloat16
-        autocast of the backbone and neck."""
+        autocast of the backbone and neck (and the head's network with
+        ``autocast_head``)."""
         if self.cast_dtype is None:  # no native bfloat16: float32
             with super().optim_context(model):
                 yield
             return
         with super().optim_context(model), _autocast_feature_extractor(
-                model, self.cast_dtype, self._autocast_forwards):
+                model, self.cast_dtype, self._autocast_forwards,
+                self.autocast_head):
             yield
