@@ -23,7 +23,11 @@ class CpuAmpOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     as by ``DefaultOptimWrapperConstructor``; only an ``AmpOptimWrapper``
     (what MMPose's stock ``tools/train.py --amp`` selects) becomes a
     :class:`CpuAmpOptimWrapper` when MMEngine finds no accelerator
-    (``mmengine.device.get_device() == 'cpu'``). On a GPU nothing changes.
+    (``mmengine.device.get_device() == 'cpu'``). On a GPU nothing changes,
+    except that ``autocast_head`` (a :class:`CpuAmpOptimWrapper` argument)
+    is dropped: MMEngine's ``AmpOptimWrapper`` autocasts the whole model,
+    head included, so ``--amp --cfg-options optim_wrapper.autocast_head=True``
+    builds on both.
 
     Args:
         optim_wrapper_cfg (dict): The ``optim_wrapper`` config without
@@ -35,11 +39,16 @@ class CpuAmpOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def __init__(self,
                  optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None):
-        if optim_wrapper_cfg.get('type') in (
-                'AmpOptimWrapper', AmpOptimWrapper) and get_device() == 'cpu':
-            print_log('No GPU: AmpOptimWrapper is built as CpuAmpOptimWrapper '
-                      '(bfloat16 autocast without loss scaling).',
-                      logger='current', level=logging.INFO)
-            optim_wrapper_cfg = dict(optim_wrapper_cfg,
-                                     type=CpuAmpOptimWrapper)
+        if optim_wrapper_cfg.get('type') in ('AmpOptimWrapper',
+                                             AmpOptimWrapper):
+            if get_device() == 'cpu':
+                print_log('No GPU: AmpOptimWrapper is built as '
+                          'CpuAmpOptimWrapper (bfloat16 autocast without '
+                          'loss scaling).', logger='current',
+                          level=logging.INFO)
+                optim_wrapper_cfg = dict(optim_wrapper_cfg,
+                                         type=CpuAmpOptimWrapper)
+            else:  # the whole model is autocast there
+                optim_wrapper_cfg = {k: v for k, v in optim_wrapper_cfg.items()
+                                     if k != 'autocast_head'}
         super().__init__(optim_wrapper_cfg, paramwise_cfg)

@@ -1,4 +1,6 @@
 """AmpOptimWrapper configs build as bfloat16 AMP without a GPU."""
+import importlib
+
 import pytest
 import torch
 from mmengine.optim import OptimWrapper, build_optim_wrapper
@@ -46,3 +48,21 @@ def test_other_wrappers_are_unchanged():
         constructor='CpuAmpOptimWrapperConstructor',
         optimizer=dict(type='SGD', lr=0.1)))
     assert type(wrapper) is OptimWrapper
+
+
+def test_autocast_head_reaches_the_cpu_wrapper_and_is_dropped_on_a_gpu(
+        monkeypatch):
+    """``--amp --cfg-options optim_wrapper.autocast_head=True`` builds on
+    both: the CPU wrapper takes it, and on a GPU the AmpOptimWrapper config
+    (whose whole model is autocast) goes to MMEngine without it."""
+    module = importlib.import_module(
+        'mmpose_ext.engine.optim_wrappers.cpu_amp_optim_wrapper_constructor')
+    cfg = dict(type='AmpOptimWrapper', autocast_head=True,
+               optimizer=dict(type='SGD', lr=0.1))
+    monkeypatch.setattr(module, 'get_device', lambda: 'cpu')
+    wrapper = CpuAmpOptimWrapperConstructor(dict(cfg))(torch.nn.Linear(2, 2))
+    assert isinstance(wrapper, CpuAmpOptimWrapper) and wrapper.autocast_head
+    monkeypatch.setattr(module, 'get_device', lambda: 'cuda')
+    constructor = CpuAmpOptimWrapperConstructor(dict(cfg))
+    assert constructor.optim_wrapper_cfg == dict(type='AmpOptimWrapper')
+    assert constructor.optimizer_cfg == dict(type='SGD', lr=0.1)
