@@ -16,7 +16,9 @@
 # 3.6M iterations (lr_dec_epoch=60 x epoch_size=60000).
 # Fastest on a CPU with bfloat16 units (docs/fast_path.md, --grid): --amp
 # (bfloat16 mixed precision, 1.25x training throughput here); compile=True
-# on top does not pay here (1.01x).
+# on top does not pay here (1.01x). --cfg-options
+# optim_wrapper.autocast_head=True also runs CPNHead's network in bfloat16
+# (1.32x more; its effect on accuracy is not measured yet, so off here).
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_res50_8xb64-210e_coco-256x192.py',
