@@ -257,16 +257,23 @@ def smoke():
 
 
 @pytest.mark.slow
-def test_compiled_bfloat16_training_step_matches_eager(one_thread):
+@pytest.mark.parametrize('family,autocast_head', [('mca_hourglass', False),
+                                                  ('cpn', True)])
+def test_compiled_bfloat16_training_step_matches_eager(family, autocast_head,
+                                                       one_thread):
     """``compile=True`` under the CPU AMP wrapper's bfloat16 autocast (the
     package's ``interpolate`` and ``MaxPool2d`` take their custom operators
     there), inductor compiling: a training step's loss follows the eager
     bfloat16 one to bfloat16 tolerance, and its gradients are as close to
     the float32 step's as the eager bfloat16 gradients are. The MCA
-    hourglass has both operators (nearest resizing, max pooling)."""
+    hourglass has both operators (nearest resizing, max pooling); CPN runs
+    with its head under autocast too (``autocast_head``, the combination
+    docs/fast_path.md finds fastest for it), the compiled head inside the
+    autocast block."""
     from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile(str(ROOT / FAMILIES['mca_hourglass']))
-    cfg.model.backbone.feat_channels = 16
+    cfg = Config.fromfile(str(ROOT / FAMILIES[family]))
+    if family == 'mca_hourglass':
+        cfg.model.backbone.feat_channels = 16
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -275,8 +282,8 @@ def test_compiled_bfloat16_training_step_matches_eager(one_thread):
     batch = config_topdown_batch(cfg, (96, 128), 2, meta, seed=3)
 
     def step(net, wrapper_type='CpuAmpOptimWrapper'):
-        options = dict(native_only=False) if wrapper_type != 'OptimWrapper' \
-            else {}
+        options = dict(native_only=False, autocast_head=autocast_head) \
+            if wrapper_type != 'OptimWrapper' else {}
         wrapper = build_optim_wrapper(net, dict(
             type=wrapper_type, optimizer=dict(type='SGD', lr=0.0),
             **options))
