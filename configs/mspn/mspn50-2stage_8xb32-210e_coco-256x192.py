@@ -12,9 +12,10 @@
 #   MegviiHeatmap) from one MultiLevelHeatmap instead of five MegviiHeatmap
 #   encoders with GenerateTarget(multilevel=True); decoding blurs with the
 #   finest kernel and shifts a quarter pixel, as MegviiHeatmap does.
-# Fastest on a CPU with bfloat16 units (docs/fast_path.md, --grid): --amp
+# Fastest on a CPU with bfloat16 units (docs/fast_path.md): --amp
 # (bfloat16 mixed precision, 1.66x training throughput here); compile=True
-# on top does not pay here (1.01x).
+# on top adds only 1.01x, 1.06x with optim_wrapper.optimizer.fused=True:
+# its time is convolutions, which run the same kernels compiled.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',
