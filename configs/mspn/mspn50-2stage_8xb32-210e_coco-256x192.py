@@ -15,7 +15,8 @@
 # Fastest on a CPU with bfloat16 units (docs/fast_path.md): --amp
 # (bfloat16 mixed precision, 1.66x training throughput here); compile=True
 # on top adds only 1.01x, 1.06x with optim_wrapper.optimizer.fused=True:
-# its time is convolutions, which run the same kernels compiled.
+# half its step is oneDNN convolutions either way, and fusing the rest
+# saves little (profile in docs/fast_path.md).
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',
