@@ -16,7 +16,9 @@
 # (bfloat16 mixed precision, 1.66x training throughput here); compile=True
 # on top adds only 1.01x, 1.06x with optim_wrapper.optimizer.fused=True:
 # half its step is oneDNN convolutions either way, and fusing the rest
-# saves little (profile in docs/fast_path.md).
+# saves little (profile in docs/fast_path.md). For runs of more than about
+# 70 min add compile.options.cpp_wrapper=True too (inductor's C++
+# wrapper): 1.10x after about 7 min of compiling.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_2xmspn50_8xb32-210e_coco-256x192.py',

@@ -257,10 +257,11 @@ def smoke():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('family,autocast_head', [('mca_hourglass', False),
-                                                  ('cpn', True)])
+@pytest.mark.parametrize('family,autocast_head,options', [
+    ('mca_hourglass', False, {}), ('cpn', True, {}),
+    ('mca_hourglass', False, dict(options=dict(cpp_wrapper=True)))])
 def test_compiled_bfloat16_training_step_matches_eager(family, autocast_head,
-                                                       one_thread):
+                                                       options, one_thread):
     """``compile=True`` under the CPU AMP wrapper's bfloat16 autocast (the
     package's ``interpolate`` and ``MaxPool2d`` take their custom operators
     there), inductor compiling: a training step's loss follows the eager
@@ -269,11 +270,15 @@ def test_compiled_bfloat16_training_step_matches_eager(family, autocast_head,
     hourglass has both operators (nearest resizing, max pooling); CPN runs
     with its head under autocast too (``autocast_head``, the combination
     docs/fast_path.md finds fastest for it), the compiled head inside the
-    autocast block."""
+    autocast block. Inductor's C++ wrapper (``cpp_wrapper``, recommended
+    for MSPN) calls the same kernels and custom operators from C++."""
     from mmengine.optim import build_optim_wrapper
     cfg = Config.fromfile(str(ROOT / FAMILIES[family]))
     if family == 'mca_hourglass':
         cfg.model.backbone.feat_channels = 16
+    if options:  # one stack: half the C++ wrapper's compile time
+        cfg.model.backbone.num_stacks = cfg.model.head.num_stages = 1
+        cfg.model.head.loss.num_stages = 1
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -298,7 +303,7 @@ def test_compiled_bfloat16_training_step_matches_eager(family, autocast_head,
 
     eager = step(copy.deepcopy(model))
     compiled_model = copy.deepcopy(model)
-    compile_network(compiled_model, {})
+    compile_network(compiled_model, options)
     compiled = step(compiled_model)
     assert compiled[0] == pytest.approx(eager[0], rel=2e-2)
     # gradients as one vector each, against the float32 step's: bfloat16
