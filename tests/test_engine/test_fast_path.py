@@ -259,7 +259,8 @@ def smoke():
 @pytest.mark.slow
 @pytest.mark.parametrize('family,autocast_head,options', [
     ('mca_hourglass', False, {}), ('cpn', True, {}),
-    ('mca_hourglass', False, dict(options=dict(cpp_wrapper=True)))])
+    ('mca_hourglass', False, dict(options=dict(cpp_wrapper=True)))],
+    ids=['mca_hourglass', 'cpn-autocast_head', 'mca_hourglass-cpp_wrapper'])
 def test_compiled_bfloat16_training_step_matches_eager(family, autocast_head,
                                                        options, one_thread):
     """``compile=True`` under the CPU AMP wrapper's bfloat16 autocast (the
